@@ -10,7 +10,8 @@ bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
 }
 
 Result<uint8_t> ByteReader::ReadU8() {
-  if (remaining() < 1) return Err(ErrorCode::kTruncated, "need 1 byte at offset {}", pos_);
+  if (remaining() < 1)
+    return Err(ErrorCode::kTruncated, "need 1 byte at offset {}", pos_);
   return data_[pos_++];
 }
 

@@ -204,7 +204,8 @@ Result<Bytes> Base64Decode(std::string_view text) {
     clean.push_back(c);
   }
   if (clean.size() % 4 != 0)
-    return Err(ErrorCode::kInvalidArgument, "base64: length not a multiple of 4");
+    return Err(ErrorCode::kInvalidArgument,
+               "base64: length not a multiple of 4");
   size_t pad = 0;
   if (!clean.empty() && clean.back() == '=') ++pad;
   if (clean.size() >= 2 && clean[clean.size() - 2] == '=') ++pad;

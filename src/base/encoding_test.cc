@@ -18,10 +18,13 @@ TEST(HexTest, RoundTripAndErrors) {
 
 TEST(Base32Test, Rfc4648Vectors) {
   // RFC 4648 section 10, lowercased and unpadded.
-  std::pair<const char*, const char*> v[] = {
-      {"", ""},           {"f", "my"},           {"fo", "mzxq"},
-      {"foo", "mzxw6"},   {"foob", "mzxw6yq"},   {"fooba", "mzxw6ytb"},
-      {"foobar", "mzxw6ytboi"}};
+  std::pair<const char*, const char*> v[] = {{"", ""},
+                                             {"f", "my"},
+                                             {"fo", "mzxq"},
+                                             {"foo", "mzxw6"},
+                                             {"foob", "mzxw6yq"},
+                                             {"fooba", "mzxw6ytb"},
+                                             {"foobar", "mzxw6ytboi"}};
   for (auto [plain, enc] : v) {
     EXPECT_EQ(Base32Encode(AsBytes(plain)), enc);
     EXPECT_EQ(Base32Decode(enc).value(), ToBytes(std::string_view(plain)));
@@ -71,10 +74,13 @@ TEST(Base58Test, BitcoinVectors) {
 }
 
 TEST(Base64Test, Rfc4648Vectors) {
-  std::pair<const char*, const char*> v[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-      {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
-      {"foobar", "Zm9vYmFy"}};
+  std::pair<const char*, const char*> v[] = {{"", ""},
+                                             {"f", "Zg=="},
+                                             {"fo", "Zm8="},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg=="},
+                                             {"fooba", "Zm9vYmE="},
+                                             {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : v) {
     EXPECT_EQ(Base64Encode(AsBytes(plain)), enc);
     EXPECT_EQ(Base64Decode(enc).value(), ToBytes(std::string_view(plain)));

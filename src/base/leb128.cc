@@ -55,7 +55,8 @@ Result<uint64_t> ReadUleb(ByteReader& r, Leb128Mode mode) {
 
 Result<uint32_t> ReadUleb32(ByteReader& r, Leb128Mode mode) {
   VUDO_ASSIGN_OR_RETURN(uint64_t v, ReadUleb(r, mode));
-  if (v > UINT32_MAX) return Err(ErrorCode::kOverflow, "LEB128 exceeds 32 bits");
+  if (v > UINT32_MAX)
+    return Err(ErrorCode::kOverflow, "LEB128 exceeds 32 bits");
   return uint32_t(v);
 }
 

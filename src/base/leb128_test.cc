@@ -40,10 +40,11 @@ TEST(Leb128Test, KnownEncodings) {
 
 TEST(Leb128Test, RoundTripsRandomAndExtremeValues) {
   std::mt19937_64 rng(42);
-  std::vector<uint64_t> us{0, 1, 127, 128, 16383, 16384, UINT32_MAX,
-                           UINT64_MAX, UINT64_MAX - 1};
-  std::vector<int64_t> ss{0,  1,  -1, 63, 64, -64, -65, INT64_MAX,
-                          INT64_MIN, INT64_MIN + 1, INT32_MIN};
+  std::vector<uint64_t> us{0,     1,          127,        128,           16383,
+                           16384, UINT32_MAX, UINT64_MAX, UINT64_MAX - 1};
+  std::vector<int64_t> ss{0,        1,   -1,        63,        64,
+                          -64,      -65, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+                          INT32_MIN};
   for (int i = 0; i < 2000; ++i) {
     uint64_t v = rng() >> (rng() % 64);
     us.push_back(v);
@@ -59,18 +60,21 @@ TEST(Leb128Test, RoundTripsRandomAndExtremeValues) {
     Bytes b = Sleb(v);
     ByteReader r(b);
     auto got = ReadSleb(r);
-    ASSERT_TRUE(got) << v << " " << HexEncode(b) << " " << got.error().ToString();
+    ASSERT_TRUE(got) << v << " " << HexEncode(b) << " "
+                     << got.error().ToString();
     EXPECT_EQ(*got, v);
     EXPECT_TRUE(r.empty());
   }
 }
 
-Result<uint64_t> DecodeU(std::string_view hex, Leb128Mode m = Leb128Mode::kStrict) {
+Result<uint64_t> DecodeU(std::string_view hex,
+                         Leb128Mode m = Leb128Mode::kStrict) {
   Bytes b = HexDecode(hex).value();
   ByteReader r(b);
   return ReadUleb(r, m);
 }
-Result<int64_t> DecodeS(std::string_view hex, Leb128Mode m = Leb128Mode::kStrict) {
+Result<int64_t> DecodeS(std::string_view hex,
+                        Leb128Mode m = Leb128Mode::kStrict) {
   Bytes b = HexDecode(hex).value();
   ByteReader r(b);
   return ReadSleb(r, m);

@@ -4,19 +4,32 @@ namespace vudo {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kTruncated: return "truncated";
-    case ErrorCode::kOverflow: return "overflow";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kClosed: return "closed";
-    case ErrorCode::kRefused: return "refused";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kTruncated:
+      return "truncated";
+    case ErrorCode::kOverflow:
+      return "overflow";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kClosed:
+      return "closed";
+    case ErrorCode::kRefused:
+      return "refused";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -72,18 +72,18 @@ inline Status Ok() { return {}; }
 
 // Evaluates expr (a Result<...>); returns its error from the enclosing
 // function if it failed.
-#define VUDO_TRY(expr)                                         \
-  do {                                                         \
-    auto&& vudo_try_result_ = (expr);                          \
-    if (!vudo_try_result_.has_value())                         \
-      return ::tl::unexpected<::vudo::Error>(                  \
-          std::move(vudo_try_result_).error());                \
+#define VUDO_TRY(expr)                          \
+  do {                                          \
+    auto&& vudo_try_result_ = (expr);           \
+    if (!vudo_try_result_.has_value())          \
+      return ::tl::unexpected<::vudo::Error>(   \
+          std::move(vudo_try_result_).error()); \
   } while (0)
 
-#define VUDO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                     \
-  auto tmp = (expr);                                                    \
-  if (!tmp.has_value())                                                 \
-    return ::tl::unexpected<::vudo::Error>(std::move(tmp).error());     \
+#define VUDO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                 \
+  auto tmp = (expr);                                                \
+  if (!tmp.has_value())                                             \
+    return ::tl::unexpected<::vudo::Error>(std::move(tmp).error()); \
   lhs = std::move(tmp).value()
 
 // VUDO_ASSIGN_OR_RETURN(auto x, ParseX(...)); declares/assigns lhs or
