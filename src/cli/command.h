@@ -28,6 +28,18 @@ int ExitCode();
 // Prints "vudo: <message>" to stderr and sets exit code 1.
 void Fail(const std::string& message);
 
+// The subcommand `name` of parent, created with `description` if no other
+// command group has created it yet (so that several cmd_*.cc files can add
+// commands under one group, e.g. "doc").
+inline CLI::App* GetOrAddSubcommand(CLI::App& parent, const std::string& name,
+                                    const std::string& description) {
+  for (auto* sub : parent.get_subcommands({}))
+    if (sub->get_name() == name) return sub;
+  auto* sub = parent.add_subcommand(name, description);
+  sub->require_subcommand(1);
+  return sub;
+}
+
 struct Registrar {
   explicit Registrar(RegisterFn fn) { Registry().push_back(std::move(fn)); }
 };
