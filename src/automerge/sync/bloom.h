@@ -1,0 +1,81 @@
+// The Bloom filter of the Automerge sync protocol.
+//
+// A peer summarises the changes it has added since the last sync in a Bloom
+// filter so that the other side can tell which changes to send. The wire
+// form (the bytes of a `have` entry's bloom field) is either empty (a filter
+// with no entries) or
+//
+//   uleb numEntries | uleb bitsPerEntry | uleb numProbes | ceil(n*b/8) bytes
+//
+// Probe positions come from the first 12 bytes of the hash read as three
+// little-endian u32 x, y, z (each reduced modulo the bit count m): x, then
+// repeatedly x = (x + y) % m, y = (y + z) % m. Bit p lives in byte p >> 3,
+// bit p & 7. Automerge writes 10 bits per entry and 7 probes (1% false
+// positives); any parameters on the wire are honoured when reading.
+//
+// Example:
+//   BloomFilter f = BloomFilter::FromHashes(hashes);
+//   Bytes wire = f.Encode();
+//   VUDO_ASSIGN_OR_RETURN(BloomFilter g, BloomFilter::Decode(wire));
+//   bool maybe = g.Contains(hashes[0]);  // true
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "automerge/sync/hash.h"
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace vudo::automerge::sync {
+
+class BloomFilter {
+ public:
+  static constexpr uint32_t kBitsPerEntry = 10;
+  static constexpr uint32_t kNumProbes = 7;
+  // Largest probe count we accept from the wire. Automerge always sends 7;
+  // the cap keeps Contains() bounded against hostile input.
+  static constexpr uint32_t kMaxProbes = 256;
+
+  // A filter with no entries: contains nothing, encodes to zero bytes.
+  BloomFilter() = default;
+
+  // A filter holding `hashes` with Automerge's default parameters.
+  static BloomFilter FromHashes(std::span<const ChangeHash> hashes);
+
+  // Decodes the bloom field of a `have` entry. Bytes after the bit array are
+  // ignored (as Automerge does). Errors: kTruncated (the bit array is
+  // shorter than its parameters say), kOverflow (a count exceeds u32),
+  // kInvalidArgument (overlong LEB128, more than kMaxProbes probes, or
+  // entries with an empty bit array).
+  static Result<BloomFilter> Decode(ByteSpan bytes);
+
+  // Appends the wire form (nothing for an empty filter).
+  void EncodeTo(Bytes& out) const;
+  Bytes Encode() const;
+  // Size of Encode()'s output.
+  size_t EncodedSize() const;
+
+  // True if `hash` may be in the set (false positives at the filter's
+  // rate); always false for a filter with no entries.
+  bool Contains(const ChangeHash& hash) const;
+
+  uint32_t num_entries() const { return num_entries_; }
+  uint32_t bits_per_entry() const { return bits_per_entry_; }
+  uint32_t num_probes() const { return num_probes_; }
+  const Bytes& bits() const { return bits_; }
+
+  friend bool operator==(const BloomFilter&, const BloomFilter&) = default;
+
+ private:
+  void Add(const ChangeHash& hash);
+  template <typename Fn>
+  void ForEachProbe(const ChangeHash& hash, Fn&& fn) const;
+
+  uint32_t num_entries_ = 0;
+  uint32_t bits_per_entry_ = kBitsPerEntry;
+  uint32_t num_probes_ = kNumProbes;
+  Bytes bits_;
+};
+
+}  // namespace vudo::automerge::sync

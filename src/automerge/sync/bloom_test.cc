@@ -1,0 +1,133 @@
+#include "automerge/sync/bloom.h"
+
+#include <gtest/gtest.h>
+
+#include "base/encoding.h"
+#include "crypto/hash.h"
+
+namespace vudo::automerge::sync {
+namespace {
+
+ChangeHash HashOf(int i) {
+  std::string s = "change " + std::to_string(i);
+  return crypto::Sha256(AsBytes(s));
+}
+
+ChangeHash FromHex(std::string_view hex) {
+  auto bytes = HexDecode(hex);
+  ChangeHash hash{};
+  std::copy(bytes->begin(), bytes->end(), hash.begin());
+  return hash;
+}
+
+TEST(BloomFilterTest, EmptyFilterEncodesToNothingAndContainsNothing) {
+  BloomFilter empty = BloomFilter::FromHashes({});
+  EXPECT_TRUE(empty.Encode().empty());
+  EXPECT_FALSE(empty.Contains(HashOf(1)));
+  auto decoded = BloomFilter::Decode({});
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->num_entries(), 0u);
+}
+
+TEST(BloomFilterTest, ContainsEveryAddedHashAndFewOthers) {
+  std::vector<ChangeHash> hashes;
+  for (int i = 0; i < 1000; ++i) hashes.push_back(HashOf(i));
+  BloomFilter filter = BloomFilter::FromHashes(hashes);
+  EXPECT_EQ(filter.bits().size(), 1250u);
+  for (const auto& h : hashes) EXPECT_TRUE(filter.Contains(h));
+  int false_positives = 0;
+  for (int i = 1000; i < 11000; ++i)
+    false_positives += filter.Contains(HashOf(i));
+  // 10 bits per entry and 7 probes give about 1%; 3% would be a broken
+  // probe sequence.
+  EXPECT_LT(false_positives, 300);
+}
+
+TEST(BloomFilterTest, RoundTripsThroughTheWireForm) {
+  std::vector<ChangeHash> hashes{HashOf(1), HashOf(2), HashOf(3)};
+  BloomFilter filter = BloomFilter::FromHashes(hashes);
+  Bytes wire = filter.Encode();
+  EXPECT_EQ(wire.size(), filter.EncodedSize());
+  // uleb 3, uleb 10, uleb 7, ceil(30 / 8) = 4 bytes.
+  ASSERT_EQ(wire.size(), 7u);
+  EXPECT_EQ(wire[0], 3);
+  EXPECT_EQ(wire[1], 10);
+  EXPECT_EQ(wire[2], 7);
+  auto decoded = BloomFilter::Decode(wire);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, filter);
+}
+
+// The filter of sync_concurrent.json's first message: automerge built it
+// from the three change hashes of peer X (c1, c2, c3).
+TEST(BloomFilterTest, MatchesAutomergeBits) {
+  std::vector<ChangeHash> hashes{
+      FromHex(
+          "eb37bc800444cdcb1a8fd4b8df16e0f6884e6a2ad9e0e9c137b8b399fc7df7e7"),
+      FromHex(
+          "eeea377fdbc90983745f053187bd14d4a60379ad5f8c61aeae4a184f3977f39e"),
+      FromHex(
+          "1c8d11b7933c79e713ef58e7c9695a1612d80af56bad093f60a3671fb0505072"),
+  };
+  BloomFilter filter = BloomFilter::FromHashes(hashes);
+  EXPECT_EQ(HexEncode(filter.Encode()), "030a0728eaa43f");
+}
+
+TEST(BloomFilterTest, RejectsMalformedInput) {
+  // Bit array shorter than the parameters announce.
+  Bytes truncated{0x03, 0x0a, 0x07, 0x01, 0x02};
+  auto r = BloomFilter::Decode(truncated);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kTruncated);
+  // Huge counts: must fail without allocating.
+  Bytes huge{0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x07};
+  r = BloomFilter::Decode(huge);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kTruncated);
+  // Counts beyond u32.
+  Bytes too_big{0x80, 0x80, 0x80, 0x80, 0x10, 0x0a, 0x07};
+  r = BloomFilter::Decode(too_big);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kOverflow);
+  // Overlong LEB128.
+  Bytes overlong{0x83, 0x00, 0x0a, 0x07, 0, 0, 0, 0};
+  r = BloomFilter::Decode(overlong);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  // Absurd probe count (would make every lookup loop for ages).
+  Bytes probes{0x01, 0x0a, 0xff, 0xff, 0x03, 0, 0};
+  r = BloomFilter::Decode(probes);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  // Entries but zero bits per entry: no bit array to probe.
+  Bytes no_bits{0x05, 0x00, 0x07};
+  r = BloomFilter::Decode(no_bits);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(BloomFilterTest, HonoursForeignParameters) {
+  // A filter written with 20 bits per entry and 3 probes is read with them.
+  std::vector<ChangeHash> hashes{HashOf(7)};
+  BloomFilter ours = BloomFilter::FromHashes(hashes);
+  Bytes wire{0x01, 0x14, 0x03, 0, 0, 0};
+  // Set the three probe bits of HashOf(7) for m = 24 by hand.
+  const ChangeHash& h = hashes[0];
+  uint64_t m = 24;
+  uint64_t x = LoadU32LE(&h[0]) % m, y = LoadU32LE(&h[4]) % m,
+           z = LoadU32LE(&h[8]) % m;
+  for (int i = 0; i < 3; ++i) {
+    wire[3 + (x >> 3)] |= uint8_t(1u << (x & 7));
+    x = (x + y) % m;
+    y = (y + z) % m;
+  }
+  auto decoded = BloomFilter::Decode(wire);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->num_probes(), 3u);
+  EXPECT_TRUE(decoded->Contains(h));
+  EXPECT_EQ(decoded->Encode(), wire);
+  EXPECT_NE(ours.Encode(), wire);
+}
+
+}  // namespace
+}  // namespace vudo::automerge::sync
