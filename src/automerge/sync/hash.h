@@ -5,6 +5,7 @@
 // order automerge uses for heads on the wire.
 #pragma once
 
+#include <cstring>
 #include <vector>
 
 #include "automerge/types.h"
@@ -12,5 +13,15 @@
 namespace vudo::automerge::sync {
 
 using HashList = std::vector<ChangeHash>;
+
+// Hash functor for unordered containers of change hashes (the bytes are
+// already uniformly distributed).
+struct ChangeHashHasher {
+  size_t operator()(const ChangeHash& hash) const {
+    size_t value;
+    std::memcpy(&value, hash.data(), sizeof(value));
+    return value;
+  }
+};
 
 }  // namespace vudo::automerge::sync

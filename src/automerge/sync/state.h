@@ -8,7 +8,7 @@
 #pragma once
 
 #include <optional>
-#include <set>
+#include <unordered_set>
 #include <vector>
 
 #include "automerge/sync/hash.h"
@@ -37,7 +37,7 @@ struct SyncState {
   std::optional<HashList> their_need;
   std::optional<std::vector<Have>> their_have;
   // Changes sent in this session that the peer has not acknowledged.
-  std::set<ChangeHash> sent_hashes;
+  std::unordered_set<ChangeHash, ChangeHashHasher> sent_hashes;
   // A message of ours awaits an answer: do not send duplicates.
   bool in_flight = false;
   // We sent at least one message (the first one always goes out, so that
@@ -52,6 +52,10 @@ struct SyncState {
   bool peer_read_only = false;
   // Our next message carries SyncReset (set when leaving read-only).
   bool needs_reset = false;
+  // Behave like a peer from before v2 sync messages and the flags trailer:
+  // write no flags, ignore the peer's, and so only ever send 0x42 messages
+  // with one change chunk per entry. Not persisted.
+  bool v1_only = false;
 
   // A fresh state; `read_only` as for the field.
   static SyncState New(bool read_only = false);
