@@ -52,11 +52,13 @@ class SharePolicy {
  public:
   virtual ~SharePolicy() = default;
   // May `peer` connect at all (checked by the transport at the handshake)?
-  virtual bool AllowPeer(const PeerId& peer) const { return true; }
-  virtual bool MayRead(const PeerId& peer, const DocumentId& doc) const {
+  virtual bool AllowPeer(const PeerId& /*peer*/) const { return true; }
+  virtual bool MayRead(const PeerId& /*peer*/,
+                       const DocumentId& /*doc*/) const {
     return true;
   }
-  virtual bool MayWrite(const PeerId& peer, const DocumentId& doc) const {
+  virtual bool MayWrite(const PeerId& /*peer*/,
+                        const DocumentId& /*doc*/) const {
     return true;
   }
   // Offer the document to the peer without being asked (default: if it may

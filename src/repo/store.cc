@@ -48,7 +48,7 @@ class Stmt {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
-  Status Error() const {
+  tl::unexpected<vudo::Error> Error() const {
     return Err(ErrorCode::kIo, "sqlite: {}", sqlite3_errmsg(db_));
   }
 
