@@ -89,6 +89,20 @@ TEST(SyncMessageTest, TranscriptsDecodeAndReencodeByteForByte) {
   EXPECT_EQ(messages, 16);
 }
 
+// A large real message from automerge's benchmark battery.
+TEST(SyncMessageTest, CorpusMessageDecodesAndReencodes) {
+  std::ifstream in(std::string(VUDO_SHARED_DIR) +
+                       "/testdata/automerge/corpus/slowSyncMessage.amrgsync",
+                   std::ios::binary);
+  ASSERT_TRUE(in.good());
+  Bytes wire((std::istreambuf_iterator<char>(in)),
+             std::istreambuf_iterator<char>());
+  auto decoded = DecodeMessage(wire);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  EXPECT_FALSE(decoded->changes.empty());
+  EXPECT_EQ(EncodeMessage(*decoded), wire);
+}
+
 TEST(SyncMessageTest, AutomergeFlagsTrailer) {
   EXPECT_EQ(ParseFlagBytes(Hex("0284")), kFlagSupportsSyncReset);
   EXPECT_EQ(ParseFlagBytes(Hex("0287")),
