@@ -297,7 +297,9 @@ TEST(SyncTest, V2PeerLackingMoreThanAThirdGetsTheDocument) {
       ASSERT_TRUE(ReceiveSyncMessage(b, sb, *m1));
     }
     auto m2 = GenerateSyncMessage(b, sb);
-    if (m2) ASSERT_TRUE(ReceiveSyncMessage(a, sa, *m2));
+    if (m2) {
+      ASSERT_TRUE(ReceiveSyncMessage(a, sa, *m2));
+    }
     if (!m1 && !m2) break;
   }
   EXPECT_TRUE(saw_document);
