@@ -277,9 +277,14 @@ Status QuicConnection::InitTls(const Options& opts) {
   return Ok();
 }
 
-QuicConnection::~QuicConnection() {
+void QuicConnection::DetachRegistry() {
   if (cids_)
     for (const auto& cid : registered_cids_) cids_->RemoveCid(cid);
+  cids_ = nullptr;
+}
+
+QuicConnection::~QuicConnection() {
+  DetachRegistry();
   if (conn_) ngtcp2_conn_del(conn_);
   if (session_) gnutls_deinit(session_);
 }

@@ -180,6 +180,9 @@ class QuicConnection {
       Options opts, ByteSpan first_datagram);
 
   ~QuicConnection();
+  // Unregisters every connection id from the CidRegistry and forgets it
+  // (the owner drops the connection while handles may keep it alive).
+  void DetachRegistry();
   QuicConnection(const QuicConnection&) = delete;
   QuicConnection& operator=(const QuicConnection&) = delete;
 
