@@ -1,0 +1,121 @@
+// vudo<->vudo Automerge sync, in memory: the C++ half of
+// bench/automerge_sync.sh (which runs automerge-js<->automerge-js on the
+// same documents in the same run and prints the ratios).
+//
+// usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N]
+// Loads A (and B, else B starts empty), then syncs until both are silent
+// (A generates first), N times from the loaded state; prints one JSON line:
+// {"load_ms", "sync_ms" (best of N), "bytes", "messages", "rounds",
+//  "changes", "converged"}.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "automerge/document.h"
+#include "automerge/sync/sync.h"
+
+namespace {
+
+using vudo::Bytes;
+using vudo::automerge::Document;
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+Bytes ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "cannot read " << path << "\n";
+    std::exit(2);
+  }
+  return Bytes((std::istreambuf_iterator<char>(in)),
+               std::istreambuf_iterator<char>());
+}
+
+Document LoadOrDie(const Bytes& data, uint8_t actor_byte) {
+  auto doc = Document::Load(data, vudo::automerge::ActorId(16, actor_byte));
+  if (!doc) {
+    std::cerr << "load failed: " << doc.error().ToString() << "\n";
+    std::exit(2);
+  }
+  return std::move(*doc);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string a_file, b_file;
+  int repeat = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+      repeat = std::max(1, std::atoi(argv[++i]));
+    } else if (a_file.empty()) {
+      a_file = argv[i];
+    } else {
+      b_file = argv[i];
+    }
+  }
+  if (a_file.empty()) {
+    std::cerr << "usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N]\n";
+    return 2;
+  }
+  Bytes a_bytes = ReadFile(a_file);
+  Bytes b_bytes = b_file.empty() ? Bytes() : ReadFile(b_file);
+
+  auto t0 = Clock::now();
+  Document a_loaded = LoadOrDie(a_bytes, 0xa1);
+  double load_ms = Ms(Clock::now() - t0);
+
+  double best_ms = 1e300;
+  size_t bytes = 0, messages = 0, changes = 0;
+  int rounds = 0;
+  bool converged = false;
+  for (int r = 0; r < repeat; ++r) {
+    Document a = a_loaded.Fork(vudo::automerge::ActorId(16, 0xa1));
+    Document b = b_file.empty() ? Document(vudo::automerge::ActorId(16, 0xb2))
+                                : LoadOrDie(b_bytes, 0xb2);
+    vudo::automerge::sync::SyncState sa, sb;
+    bytes = messages = 0;
+    rounds = -1;
+    auto start = Clock::now();
+    for (int round = 0; round < 100; ++round) {
+      auto m1 = vudo::automerge::sync::GenerateSyncMessageBytes(a, sa);
+      if (m1) {
+        bytes += m1->size();
+        ++messages;
+        if (!vudo::automerge::sync::ReceiveSyncMessageBytes(b, sb, *m1)) {
+          std::cerr << "B rejected a message\n";
+          return 1;
+        }
+      }
+      auto m2 = vudo::automerge::sync::GenerateSyncMessageBytes(b, sb);
+      if (m2) {
+        bytes += m2->size();
+        ++messages;
+        if (!vudo::automerge::sync::ReceiveSyncMessageBytes(a, sa, *m2)) {
+          std::cerr << "A rejected a message\n";
+          return 1;
+        }
+      }
+      if (!m1 && !m2) {
+        rounds = round;
+        break;
+      }
+    }
+    best_ms = std::min(best_ms, Ms(Clock::now() - start));
+    converged = rounds >= 0 && a.Heads() == b.Heads();
+    changes = b.NumChanges();
+  }
+  nlohmann::json out = {{"load_ms", load_ms},    {"sync_ms", best_ms},
+                        {"bytes", bytes},        {"messages", messages},
+                        {"rounds", rounds},      {"changes", changes},
+                        {"converged", converged}};
+  std::cout << out.dump() << std::endl;
+  return converged ? 0 : 1;
+}
