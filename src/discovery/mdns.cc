@@ -305,7 +305,7 @@ void MdnsEngine::EnterWaitRespond(Mode mode, uint64_t now_ns) {
                           : 0;
   }
   has_responded_ = false;
-  response_count_ = 0;
+  answered_.clear();
   uint64_t interval = kResponseDelayNs * size / cutoff;
   phase_deadline_ = now_ns + RandomBelow(interval + 1) + extra_delay_ns_;
 }
@@ -375,11 +375,16 @@ Status MdnsEngine::OnPacket(ByteSpan data, const UdpEndpoint& from,
       }
     }
   }
-  size_t count = info->peers.size();
+  // Distinct other peers that answered in this phase: our own announcement
+  // looped back, or one peer heard on both families, counts once at most.
+  if (phase_ == Phase::kWaitRespond) {
+    for (const auto& p : info->peers) {
+      if (p.id != self_) answered_.insert(p.id);
+    }
+  }
   HandlePeers(std::move(info->peers), now_ns);
   if (phase_ == Phase::kWaitRespond) {
-    response_count_ += uint32_t(count);
-    if (response_count_ >= Cutoff()) {
+    if (answered_.size() >= Cutoff()) {
       ++stats_.responses_suppressed;
       EnterWaitQuery(now_ns);
     }

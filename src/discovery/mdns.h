@@ -26,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -229,7 +230,7 @@ class MdnsEngine {
   Mode respond_mode_ = Mode::kAny;
   uint64_t phase_deadline_ = 0;
   uint64_t gc_deadline_ = 0;
-  uint32_t response_count_ = 0;
+  std::set<NodeId> answered_;  // peers that answered this phase
   bool has_responded_ = false;
   uint64_t extra_delay_ns_ = 0;
 
