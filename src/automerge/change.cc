@@ -202,10 +202,10 @@ auto At(const std::vector<V>& v, size_t i) -> V {
 
 }  // namespace
 
-Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash) {
-  using namespace col;
-  ByteReader r(body);
-  Change ch;
+namespace {
+
+// Reads the header fields into `ch`; leaves `r` at the column metadata.
+Status ReadHeaderFields(ByteReader& r, Change& ch) {
   VUDO_ASSIGN_OR_RETURN(uint64_t ndeps, ReadUleb(r));
   if (ndeps > r.remaining() / 32)
     return Err(ErrorCode::kTruncated, "{} deps declared", ndeps);
@@ -222,7 +222,7 @@ Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash) {
     return Err(ErrorCode::kTruncated, "message of {} bytes", mlen);
   VUDO_ASSIGN_OR_RETURN(ByteSpan msg, r.ReadSpan(mlen));
   ch.message = std::string(AsString(msg));
-  if (!IsValidUtf8(ch.message))
+  if (!col::IsValidUtf8(ch.message))
     return Err(ErrorCode::kInvalidArgument, "change message is not UTF-8");
   VUDO_ASSIGN_OR_RETURN(uint64_t nother, ReadUleb(r));
   if (nother > r.remaining())
@@ -234,6 +234,36 @@ Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash) {
   if (ch.start_op == 0)
     return Err(ErrorCode::kInvalidArgument, "change start op 0");
   if (ch.seq == 0) return Err(ErrorCode::kInvalidArgument, "change seq 0");
+  return Ok();
+}
+
+}  // namespace
+
+Result<ChangeHeader> ReadChangeHeader(ByteSpan body) {
+  ByteReader r(body);
+  Change ch;
+  VUDO_TRY(ReadHeaderFields(r, ch));
+  VUDO_ASSIGN_OR_RETURN(auto meta, col::ReadColumnMeta(r, r.remaining()));
+  uint64_t total = 0;
+  for (const auto& m : meta) total += m.len;
+  VUDO_TRY(r.Skip(total));
+  ChangeHeader h;
+  h.deps = std::move(ch.deps);
+  h.actor = std::move(ch.actor);
+  h.seq = ch.seq;
+  h.start_op = ch.start_op;
+  h.time = ch.time;
+  h.message = std::move(ch.message);
+  h.other_actors = std::move(ch.other_actors);
+  h.extra = r.rest();
+  return h;
+}
+
+Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash) {
+  using namespace col;
+  ByteReader r(body);
+  Change ch;
+  VUDO_TRY(ReadHeaderFields(r, ch));
   VUDO_ASSIGN_OR_RETURN(auto meta, ReadColumnMeta(r, r.remaining()));
   size_t consumed = 0;
   VUDO_ASSIGN_OR_RETURN(Columns cols,

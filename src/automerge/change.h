@@ -115,6 +115,21 @@ Result<Change> DecodeChange(ByteSpan chunk);
 // Decodes the body of a type-1 chunk whose hash is already known.
 Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash);
 
+// The fields of a change body before its columns, plus its extra bytes
+// (a cheap partial decode; ops are not decoded).
+struct ChangeHeader {
+  std::vector<ChangeHash> deps;
+  ActorId actor;
+  uint64_t seq = 0;
+  uint64_t start_op = 0;
+  int64_t time = 0;
+  std::string message;
+  std::vector<ActorId> other_actors;
+  ByteSpan extra;  // points into the body
+};
+// Errors: kTruncated, kCorrupt as DecodeChangeBody.
+Result<ChangeHeader> ReadChangeHeader(ByteSpan body);
+
 // Canonical encoding of `change` (its deps, actor, seq, start_op, time,
 // message, ops and extra). Op actor numbers refer to [actor, other_actors...]
 // as given; other_actors is then rebuilt as Automerge does (only the actors

@@ -175,8 +175,10 @@ class Document {
   // concatenated.
   Bytes SaveIncremental();
 
- private:
+  // Internal state (defined in doc_impl.h; not part of the API).
   struct Impl;
+
+ private:
   explicit Document(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

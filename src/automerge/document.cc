@@ -1,0 +1,1313 @@
+#include "automerge/document.h"
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "automerge/columnar.h"
+#include "automerge/doc_impl.h"
+#include "base/encoding.h"
+
+namespace vudo::automerge {
+
+namespace {
+
+constexpr size_t kMaxBlock = 128;
+
+size_t Utf16Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xc0) != 0x80) ++n;  // a lead byte starts a code point
+    if (c >= 0xf0) ++n;           // 4-byte sequence: a surrogate pair
+  }
+  return n;
+}
+
+// Splits valid UTF-8 into code points.
+std::vector<std::string_view> CodePoints(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    out.push_back(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+Action MakeAction(ObjType t) {
+  switch (t) {
+    case ObjType::kMap:
+      return Action::kMakeMap;
+    case ObjType::kList:
+      return Action::kMakeList;
+    case ObjType::kText:
+      return Action::kMakeText;
+    case ObjType::kTable:
+      return Action::kMakeTable;
+  }
+  return Action::kMakeMap;
+}
+
+ObjType TypeOfMake(Action a) {
+  switch (a) {
+    case Action::kMakeList:
+      return ObjType::kList;
+    case Action::kMakeText:
+      return ObjType::kText;
+    case Action::kMakeTable:
+      return ObjType::kTable;
+    default:
+      return ObjType::kMap;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ByteArena / HashIndex
+
+const uint8_t* ByteArena::Add(ByteSpan b) {
+  if (b.size() > kBlock / 4) {
+    // Large chunks get their own block (kept before the current one).
+    auto blk = std::make_unique<uint8_t[]>(b.size());
+    std::memcpy(blk.get(), b.data(), b.size());
+    const uint8_t* p = blk.get();
+    if (blocks_.empty()) {
+      blocks_.push_back(std::move(blk));
+      used_ = kBlock;  // no room in it
+    } else {
+      blocks_.insert(blocks_.end() - 1, std::move(blk));
+    }
+    total_ += b.size();
+    return p;
+  }
+  if (kBlock - used_ < b.size()) {
+    blocks_.push_back(std::make_unique<uint8_t[]>(kBlock));
+    used_ = 0;
+  }
+  uint8_t* p = blocks_.back().get() + used_;
+  if (!b.empty()) std::memcpy(p, b.data(), b.size());
+  used_ += b.size();
+  total_ += b.size();
+  return p;
+}
+
+size_t HashIndex::Slot(const ChangeHash& h, size_t mask) {
+  uint64_t v;
+  std::memcpy(&v, h.data(), 8);
+  return static_cast<size_t>(v) & mask;
+}
+
+std::optional<uint32_t> HashIndex::Find(
+    const ChangeHash& h, const std::vector<ChangeRecord>& recs) const {
+  if (slots_.empty()) return std::nullopt;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = Slot(h, mask);; i = (i + 1) & mask) {
+    uint32_t s = slots_[i];
+    if (s == UINT32_MAX) return std::nullopt;
+    if (recs[s].hash == h) return s;
+  }
+}
+
+void HashIndex::Insert(const ChangeHash& h, uint32_t index,
+                       const std::vector<ChangeRecord>& recs) {
+  if ((count_ + 1) * 2 > slots_.size()) {
+    size_t n = slots_.empty() ? 64 : slots_.size() * 2;
+    std::vector<uint32_t> old = std::move(slots_);
+    slots_.assign(n, UINT32_MAX);
+    for (uint32_t s : old) {
+      if (s == UINT32_MAX) continue;
+      size_t mask = n - 1;
+      size_t i = Slot(recs[s].hash, mask);
+      while (slots_[i] != UINT32_MAX) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  size_t mask = slots_.size() - 1;
+  size_t i = Slot(h, mask);
+  while (slots_[i] != UINT32_MAX) i = (i + 1) & mask;
+  slots_[i] = index;
+  ++count_;
+}
+
+// ---------------------------------------------------------------------------
+// Impl: actors, op set
+
+Document::Impl::Impl(ActorId actor) {
+  local_actor = InternActor(actor);
+  auto root = std::make_unique<Obj>();
+  root->type = ObjType::kMap;
+  objects.emplace(kRoot, std::move(root));
+}
+
+uint32_t Document::Impl::InternActor(const ActorId& a) {
+  std::string key(a.begin(), a.end());
+  auto it = actor_index.find(key);
+  if (it != actor_index.end()) return it->second;
+  uint32_t idx = static_cast<uint32_t>(actors.size());
+  actors.push_back(a);
+  actor_index.emplace(std::move(key), idx);
+  clock.push_back(0);
+  actor_changes.emplace_back();
+  // Recompute ranks (actors are few; this is rare).
+  std::vector<uint32_t> order(actors.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t x, uint32_t y) { return actors[x] < actors[y]; });
+  actor_rank.assign(actors.size(), 0);
+  for (uint32_t r = 0; r < order.size(); ++r) actor_rank[order[r]] = r;
+  return idx;
+}
+
+uint32_t Document::Impl::InternMark(const std::string& name) {
+  auto it = mark_index.find(name);
+  if (it != mark_index.end()) return it->second;
+  mark_names.push_back(name);
+  uint32_t v = static_cast<uint32_t>(mark_names.size());
+  mark_index.emplace(name, v);
+  return v;
+}
+
+const Op* Document::Impl::Winner(const Elem& e) const {
+  for (auto it = e.more.rbegin(); it != e.more.rend(); ++it)
+    if (it->Visible()) return &*it;
+  if (e.op.Visible()) return &e.op;
+  return nullptr;
+}
+
+uint32_t Document::Impl::WidthOf(const Obj& obj, const Elem& e) const {
+  const Op* w = Winner(e);
+  if (!w) return 0;
+  if (obj.type == ObjType::kText && !w->IsMake() &&
+      w->value.type == ScalarType::kStr)
+    return static_cast<uint32_t>(Utf16Length(w->value.s));
+  return 1;
+}
+
+void Document::Impl::AdjustWidth(Obj& obj, Block* b, int64_t delta) {
+  if (delta == 0) return;
+  b->width += delta;
+  obj.width += delta;
+  if (b->index < obj.cursor_block) obj.cursor_pos += delta;
+}
+
+void Document::Impl::Rewidth(Obj& obj, Elem& e) {
+  uint32_t w = WidthOf(obj, e);
+  if (w != e.width) {
+    int64_t d = int64_t{w} - int64_t{e.width};
+    e.width = w;
+    AdjustWidth(obj, e.block, d);
+  }
+}
+
+void Document::Impl::ResetCursor(Obj& obj) {
+  obj.cursor_block = 0;
+  obj.cursor_pos = 0;
+}
+
+size_t Document::Impl::ElemPos(const Elem& e) const {
+  const auto& v = e.block->elems;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] == &e) return i;
+  return v.size();  // unreachable for a placed element
+}
+
+void Document::Impl::SplitBlock(Obj& obj, Block* b) {
+  auto nb = std::make_unique<Block>();
+  nb->owner = &obj;
+  size_t half = b->elems.size() / 2;
+  nb->elems.assign(b->elems.begin() + half, b->elems.end());
+  b->elems.resize(half);
+  uint64_t w = 0;
+  for (Elem* e : nb->elems) {
+    e->block = nb.get();
+    w += e->width;
+  }
+  nb->width = w;
+  b->width -= w;
+  size_t at = b->index + 1;
+  obj.blocks.insert(obj.blocks.begin() + at, std::move(nb));
+  for (size_t i = at; i < obj.blocks.size(); ++i) obj.blocks[i]->index = i;
+  if (obj.cursor_block > b->index) ++obj.cursor_block;
+}
+
+void Document::Impl::PlaceElem(Obj& obj, Block* b, size_t pos, Elem* e) {
+  b->elems.insert(b->elems.begin() + pos, e);
+  e->block = b;
+  ++obj.num_elems;
+  AdjustWidth(obj, b, e->width);
+  if (b->elems.size() > kMaxBlock) SplitBlock(obj, b);
+}
+
+Elem* Document::Impl::ElemAtIndex(Obj& obj, uint64_t index, uint64_t* start) {
+  if (index >= obj.width || obj.blocks.empty()) return nullptr;
+  size_t n = obj.blocks.size();
+  size_t bi = obj.cursor_block;
+  uint64_t pos = obj.cursor_pos;
+  if (bi >= n) {
+    bi = 0;
+    pos = 0;
+  }
+  while (index < pos) {
+    --bi;
+    pos -= obj.blocks[bi]->width;
+  }
+  while (bi < n && pos + obj.blocks[bi]->width <= index) {
+    pos += obj.blocks[bi]->width;
+    ++bi;
+  }
+  if (bi >= n) return nullptr;
+  obj.cursor_block = bi;
+  obj.cursor_pos = pos;
+  for (Elem* e : obj.blocks[bi]->elems) {
+    if (e->width == 0) continue;
+    if (index < pos + e->width) {
+      if (start) *start = pos;
+      return e;
+    }
+    pos += e->width;
+  }
+  return nullptr;
+}
+
+Elem* Document::Impl::InsertRefAt(Obj& obj, uint64_t index) {
+  if (index == 0) return nullptr;
+  return ElemAtIndex(obj, index - 1, nullptr);
+}
+
+void Document::Impl::InsertElemRga(Obj& obj, Elem* e) {
+  if (obj.blocks.empty()) {
+    auto b = std::make_unique<Block>();
+    b->owner = &obj;
+    b->index = 0;
+    obj.blocks.push_back(std::move(b));
+  }
+  Block* b;
+  size_t pos;
+  if (e->op.elem.counter == 0) {
+    b = obj.blocks[0].get();
+    pos = 0;
+  } else {
+    Elem* r = FindElem(e->op.elem);
+    b = r->block;
+    pos = ElemPos(*r) + 1;
+  }
+  for (;;) {
+    if (pos == b->elems.size()) {
+      if (b->index + 1 < obj.blocks.size()) {
+        Block* nb = obj.blocks[b->index + 1].get();
+        if (nb->elems.empty() || !Less(e->op.id, nb->elems[0]->op.id)) break;
+        b = nb;
+        pos = 0;
+        continue;
+      }
+      break;
+    }
+    if (Less(e->op.id, b->elems[pos]->op.id))
+      ++pos;
+    else
+      break;
+  }
+  PlaceElem(obj, b, pos, e);
+}
+
+namespace {
+
+void InsertSorted(std::vector<OpId>& v, OpId id, const Document::Impl& impl) {
+  auto it = std::lower_bound(
+      v.begin(), v.end(), id,
+      [&](const OpId& a, const OpId& b) { return impl.Less(a, b); });
+  v.insert(it, id);
+}
+
+void AddSucc(Op& target, const ChangeOp& op, OpId id,
+             const Document::Impl& impl) {
+  if (target.succ.empty() || impl.Less(target.succ.back(), id))
+    target.succ.push_back(id);
+  else
+    InsertSorted(target.succ, id, impl);
+  if (op.action == Action::kInc && target.action == Action::kSet &&
+      target.value.type == ScalarType::kCounter) {
+    ++target.inc_count;
+    int64_t by = op.value.type == ScalarType::kUint
+                     ? static_cast<int64_t>(op.value.u)
+                     : op.value.i;
+    target.inc_sum = static_cast<int64_t>(
+        static_cast<uint64_t>(target.inc_sum) + static_cast<uint64_t>(by));
+  }
+}
+
+Op MakeOp(const ChangeOp& cop, OpId id, uint32_t mark) {
+  Op op;
+  op.id = id;
+  op.elem = cop.key_is_str ? OpId{} : cop.elem;
+  op.action = cop.action;
+  op.insert = cop.insert;
+  op.expand = cop.expand;
+  op.mark_name = mark;
+  op.value = cop.value;
+  return op;
+}
+
+void InsertOpSorted(std::vector<Op>& v, Op&& op, const Document::Impl& impl) {
+  if (v.empty() || impl.Less(v.back().id, op.id)) {
+    v.push_back(std::move(op));
+    return;
+  }
+  auto it = std::lower_bound(
+      v.begin(), v.end(), op.id,
+      [&](const Op& a, const OpId& b) { return impl.Less(a.id, b); });
+  v.insert(it, std::move(op));
+}
+
+}  // namespace
+
+void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id) {
+  if (id.counter > max_op) max_op = id.counter;
+  Obj* obj = FindObj(cop.obj.counter == 0 ? kRoot : cop.obj);
+  uint32_t mark = cop.mark_name ? InternMark(*cop.mark_name) : 0;
+  if (!obj->IsSeq()) {
+    auto it = obj->props.find(cop.key);
+    if (it == obj->props.end())
+      it = obj->props.emplace(cop.key, std::vector<Op>{}).first;
+    auto& vec = it->second;
+    for (const OpId& p : cop.pred)
+      for (Op& o : vec)
+        if (o.id == p) {
+          AddSucc(o, cop, id, *this);
+          break;
+        }
+    if (cop.action != Action::kDel)
+      InsertOpSorted(vec, MakeOp(cop, id, mark), *this);
+  } else if (cop.insert) {
+    Elem& e = elem_pool.emplace_back();
+    e.op = MakeOp(cop, id, mark);
+    elems.emplace(id, &e);
+    e.width = WidthOf(*obj, e);
+    InsertElemRga(*obj, &e);
+  } else {
+    Elem* e = FindElem(cop.elem);
+    for (const OpId& p : cop.pred) {
+      if (e->op.id == p) {
+        AddSucc(e->op, cop, id, *this);
+        continue;
+      }
+      for (Op& o : e->more)
+        if (o.id == p) {
+          AddSucc(o, cop, id, *this);
+          break;
+        }
+    }
+    if (cop.action != Action::kDel)
+      InsertOpSorted(e->more, MakeOp(cop, id, mark), *this);
+    Rewidth(*obj, *e);
+  }
+  if (cop.action == Action::kMakeMap || cop.action == Action::kMakeList ||
+      cop.action == Action::kMakeText || cop.action == Action::kMakeTable) {
+    auto child = std::make_unique<Obj>();
+    child->id = id;
+    child->type = TypeOfMake(cop.action);
+    objects.emplace(id, std::move(child));
+  }
+}
+
+Status Document::Impl::ValidateOps(const std::vector<ChangeOp>& ops,
+                                   uint64_t start_op, uint32_t actor) {
+  // Objects and elements created by earlier ops of this change.
+  std::unordered_map<OpId, ObjType, OpIdHash> new_objs;
+  std::unordered_map<OpId, OpId, OpIdHash> new_elems;  // elem -> obj
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const ChangeOp& op = ops[i];
+    OpId oid = op.obj.counter == 0 ? kRoot : op.obj;
+    ObjType type;
+    if (const Obj* o = FindObj(oid)) {
+      type = o->type;
+    } else {
+      auto it = new_objs.find(oid);
+      if (it == new_objs.end())
+        return Err(ErrorCode::kInvalidArgument,
+                   "op {} refers to unknown object", start_op + i);
+      type = it->second;
+    }
+    bool seq = type == ObjType::kList || type == ObjType::kText;
+    if (seq == op.key_is_str)
+      return Err(ErrorCode::kInvalidArgument,
+                 "op {}: key kind does not match {}", start_op + i,
+                 ObjTypeName(type));
+    if (seq) {
+      if (op.elem.counter == 0) {
+        if (!op.insert)
+          return Err(ErrorCode::kInvalidArgument,
+                     "op {}: non-insert op on the list head", start_op + i);
+      } else {
+        const Elem* e = FindElem(op.elem);
+        bool ok = false;
+        if (e) {
+          ok = e->block->owner->id == oid;
+        } else {
+          auto it = new_elems.find(op.elem);
+          ok = it != new_elems.end() && it->second == oid;
+        }
+        if (!ok)
+          return Err(ErrorCode::kInvalidArgument,
+                     "op {} refers to unknown element", start_op + i);
+      }
+    } else if (op.insert) {
+      return Err(ErrorCode::kInvalidArgument, "op {}: insert into a map",
+                 start_op + i);
+    }
+    if (op.action == Action::kInc && op.value.type != ScalarType::kInt &&
+        op.value.type != ScalarType::kUint)
+      return Err(ErrorCode::kInvalidArgument, "op {}: increment by a non-int",
+                 start_op + i);
+    if (op.action == Action::kMakeMap || op.action == Action::kMakeList ||
+        op.action == Action::kMakeText || op.action == Action::kMakeTable)
+      new_objs.emplace(OpId{start_op + i, actor}, TypeOfMake(op.action));
+    if (op.insert) new_elems.emplace(OpId{start_op + i, actor}, oid);
+  }
+  return Ok();
+}
+
+// ---------------------------------------------------------------------------
+// History
+
+std::vector<uint32_t> Document::Impl::DepsOf(uint32_t index) const {
+  const ChangeRecord& r = records[index];
+  return std::vector<uint32_t>(dep_indexes.begin() + r.deps_off,
+                               dep_indexes.begin() + r.deps_off + r.deps_count);
+}
+
+void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
+                                  uint32_t actor) {
+  ChangeRecord r;
+  r.hash = ch.hash;
+  r.bytes = arena.Add(chunk);
+  r.bytes_len = static_cast<uint32_t>(chunk.size());
+  r.actor = actor;
+  r.seq = ch.seq;
+  r.start_op = ch.start_op;
+  r.max_op = ch.start_op + ch.ops.size() - 1;
+  r.deps_off = static_cast<uint32_t>(dep_indexes.size());
+  uint32_t idx = static_cast<uint32_t>(records.size());
+  for (const auto& d : ch.deps) {
+    auto di = hash_index.Find(d, records);
+    dep_indexes.push_back(*di);
+    // A dep stops being a head.
+    auto it = std::find(heads.begin(), heads.end(), *di);
+    if (it != heads.end()) heads.erase(it);
+  }
+  r.deps_count = static_cast<uint32_t>(ch.deps.size());
+  records.push_back(r);
+  hash_index.Insert(r.hash, idx, records);
+  heads.push_back(idx);
+  if (clock[actor] < ch.seq) clock[actor] = ch.seq;
+  actor_changes[actor].push_back(idx);
+  if (r.max_op > max_op) max_op = r.max_op;
+}
+
+Status Document::Impl::ApplyDecoded(Change&& ch) {
+  // Map change actor numbers to document actors.
+  std::vector<uint32_t> map;
+  map.push_back(InternActor(ch.actor));
+  for (const auto& a : ch.other_actors) map.push_back(InternActor(a));
+  uint32_t actor = map[0];
+  if (clock[actor] >= ch.seq)
+    return Err(ErrorCode::kInvalidArgument, "duplicate seq {} for actor {}",
+               ch.seq, HexEncode(ch.actor));
+  if (ch.start_op + ch.ops.size() < ch.start_op)
+    return Err(ErrorCode::kOverflow, "op counter overflow");
+  for (auto& op : ch.ops) {
+    if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
+    if (!op.key_is_str && op.elem.counter != 0)
+      op.elem.actor = map[op.elem.actor];
+    for (auto& p : op.pred) p.actor = map[p.actor];
+    // pred lists are sorted by the change's own actor order; resort by ours.
+  }
+  VUDO_TRY(ValidateOps(ch.ops, ch.start_op, actor));
+  for (size_t i = 0; i < ch.ops.size(); ++i)
+    ApplyOp(ch.ops[i], OpId{ch.start_op + i, actor});
+  RecordChange(ch, ch.bytes, actor);
+  return Ok();
+}
+
+Status Document::Impl::ApplyOrQueue(Change&& ch) {
+  if (hash_index.Find(ch.hash, records)) return Ok();
+  for (const auto& d : ch.deps) {
+    if (!hash_index.Find(d, records)) {
+      for (const auto& q : queue)
+        if (q.hash == ch.hash) return Ok();
+      queue.push_back(std::move(ch));
+      return Ok();
+    }
+  }
+  VUDO_TRY(ApplyDecoded(std::move(ch)));
+  ApplyQueued();
+  return Ok();
+}
+
+void Document::Impl::ApplyQueued() {
+  bool progress = true;
+  while (progress && !queue.empty()) {
+    progress = false;
+    for (size_t i = 0; i < queue.size();) {
+      Change& q = queue[i];
+      if (hash_index.Find(q.hash, records)) {
+        queue.erase(queue.begin() + i);
+        continue;
+      }
+      bool ready = true;
+      for (const auto& d : q.deps)
+        if (!hash_index.Find(d, records)) {
+          ready = false;
+          break;
+        }
+      if (!ready) {
+        ++i;
+        continue;
+      }
+      Change c = std::move(q);
+      queue.erase(queue.begin() + i);
+      // A queued change that turns out invalid is dropped.
+      (void)ApplyDecoded(std::move(c));
+      progress = true;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Transactions
+
+void Document::Impl::BeginIfNeeded() {
+  if (pending.empty()) pending_start = max_op + 1;
+}
+
+std::optional<ChangeHash> Document::Impl::CommitPending(
+    const CommitOptions& opts) {
+  if (pending.empty()) return std::nullopt;
+  Change ch;
+  for (uint32_t h : heads) ch.deps.push_back(records[h].hash);
+  std::sort(ch.deps.begin(), ch.deps.end());
+  ch.actor = actors[local_actor];
+  ch.seq = clock[local_actor] + 1;
+  ch.start_op = pending_start;
+  ch.time = opts.time;
+  ch.message = opts.message;
+  // Change actor table: local first, then every other document actor.
+  std::vector<uint32_t> map(actors.size(), 0);
+  for (uint32_t i = 0, k = 1; i < actors.size(); ++i) {
+    if (i == local_actor) continue;
+    ch.other_actors.push_back(actors[i]);
+    map[i] = k++;
+  }
+  ch.ops = std::move(pending);
+  pending.clear();
+  for (auto& op : ch.ops) {
+    if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
+    if (!op.key_is_str && op.elem.counter != 0)
+      op.elem.actor = map[op.elem.actor];
+    for (auto& p : op.pred) p.actor = map[p.actor];
+  }
+  (void)EncodeChange(ch);
+  RecordChange(ch, ch.bytes, local_actor);
+  return ch.hash;
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+Value Document::Impl::ToValue(const Op& op) const {
+  Value v;
+  v.id = op.id;
+  if (op.IsMake()) {
+    v.is_object = true;
+    v.obj = op.id;
+    v.obj_type = TypeOfMake(op.action);
+  } else {
+    v.scalar = op.value;
+    if (op.value.type == ScalarType::kCounter)
+      v.scalar.i = static_cast<int64_t>(static_cast<uint64_t>(op.value.i) +
+                                        static_cast<uint64_t>(op.inc_sum));
+  }
+  return v;
+}
+
+void Document::Impl::CollectVisible(const std::vector<Op>& ops,
+                                    std::vector<const Op*>& out) const {
+  for (const Op& o : ops)
+    if (o.Visible()) out.push_back(&o);
+}
+
+// ---------------------------------------------------------------------------
+// Document
+
+Document::Document(ActorId actor) : impl_(std::make_unique<Impl>(actor)) {}
+Document::Document(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Document::~Document() = default;
+Document::Document(Document&&) noexcept = default;
+Document& Document::operator=(Document&&) noexcept = default;
+
+const ActorId& Document::actor() const {
+  return impl_->actors[impl_->local_actor];
+}
+
+void Document::SetActor(ActorId actor) {
+  Commit();
+  impl_->local_actor = impl_->InternActor(actor);
+}
+
+// Local edit helpers ---------------------------------------------------------
+
+namespace {
+
+Result<Obj*> GetObj(Document::Impl& d, ObjId id) {
+  Obj* o = d.FindObj(id.counter == 0 ? kRoot : id);
+  if (!o)
+    return Err(ErrorCode::kNotFound, "no object {}@{}", id.counter, id.actor);
+  return o;
+}
+
+Result<Obj*> GetMap(Document::Impl& d, ObjId id) {
+  VUDO_ASSIGN_OR_RETURN(Obj * o, GetObj(d, id));
+  if (o->IsSeq())
+    return Err(ErrorCode::kInvalidArgument, "object is a {}, not a map",
+               ObjTypeName(o->type));
+  return o;
+}
+
+Result<Obj*> GetSeq(Document::Impl& d, ObjId id) {
+  VUDO_ASSIGN_OR_RETURN(Obj * o, GetObj(d, id));
+  if (!o->IsSeq())
+    return Err(ErrorCode::kInvalidArgument, "object is a {}, not a sequence",
+               ObjTypeName(o->type));
+  return o;
+}
+
+std::vector<const Op*> VisibleOps(const Elem& e) {
+  std::vector<const Op*> out;
+  if (e.op.Visible()) out.push_back(&e.op);
+  for (const Op& o : e.more)
+    if (o.Visible()) out.push_back(&o);
+  return out;
+}
+
+ChangeOp BaseOp(ObjId obj, Action action) {
+  ChangeOp op;
+  op.obj = obj.counter == 0 ? OpId{} : obj;
+  op.action = action;
+  return op;
+}
+
+// The current value of an op as a put would compare it.
+ScalarValue CurrentScalar(const Op& o) {
+  ScalarValue v = o.value;
+  if (v.type == ScalarType::kCounter)
+    v.i = static_cast<int64_t>(static_cast<uint64_t>(v.i) +
+                               static_cast<uint64_t>(o.inc_sum));
+  return v;
+}
+
+}  // namespace
+
+// Records a local op: applies it and appends it to the pending change.
+static OpId Emit(Document::Impl& d, ChangeOp&& op) {
+  d.BeginIfNeeded();
+  OpId id = d.NextId();
+  d.ApplyOp(op, id);
+  d.pending.push_back(std::move(op));
+  return id;
+}
+
+// Map put/delete/increment with automerge's resolve rules.
+static Result<std::optional<OpId>> MapOp(Document::Impl& d, ObjId obj_id,
+                                         std::string_view key, Action action,
+                                         const ScalarValue& value) {
+  VUDO_ASSIGN_OR_RETURN(Obj * obj, GetMap(d, obj_id));
+  std::vector<const Op*> vis;
+  auto it = obj->props.find(key);
+  if (it != obj->props.end()) d.CollectVisible(it->second, vis);
+  ChangeOp op = BaseOp(obj_id, action);
+  op.key_is_str = true;
+  op.key = std::string(key);
+  op.value = value;
+  if (action == Action::kDel && vis.empty()) return std::nullopt;
+  if (action == Action::kSet && !vis.empty() &&
+      vis.back()->action == Action::kSet &&
+      CurrentScalar(*vis.back()) == value) {
+    if (vis.size() == 1) return std::nullopt;
+    vis.pop_back();
+    op.action = Action::kDel;
+    op.value = ScalarValue::Null();
+  }
+  if (action == Action::kInc) {
+    bool any = false;
+    for (const Op* o : vis)
+      any |= o->value.type == ScalarType::kCounter && !o->IsMake();
+    if (!any)
+      return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
+  }
+  for (const Op* o : vis) op.pred.push_back(o->id);
+  return Emit(d, std::move(op));
+}
+
+// Sequence put/delete/increment at a visible index.
+static Result<std::optional<OpId>> SeqOp(Document::Impl& d, ObjId obj_id,
+                                         size_t index, Action action,
+                                         const ScalarValue& value) {
+  VUDO_ASSIGN_OR_RETURN(Obj * obj, GetSeq(d, obj_id));
+  Elem* e = d.ElemAtIndex(*obj, index, nullptr);
+  if (!e)
+    return Err(ErrorCode::kInvalidArgument, "index {} out of range (length {})",
+               index, obj->width);
+  std::vector<const Op*> vis = VisibleOps(*e);
+  ChangeOp op = BaseOp(obj_id, action);
+  op.elem = e->op.id;
+  op.value = value;
+  if (action == Action::kSet && !vis.empty() &&
+      vis.back()->action == Action::kSet &&
+      CurrentScalar(*vis.back()) == value) {
+    if (vis.size() == 1) return std::nullopt;
+    vis.pop_back();
+    op.action = Action::kDel;
+    op.value = ScalarValue::Null();
+  }
+  if (action == Action::kInc) {
+    bool any = false;
+    for (const Op* o : vis)
+      any |= o->value.type == ScalarType::kCounter && !o->IsMake();
+    if (!any)
+      return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
+  }
+  for (const Op* o : vis) op.pred.push_back(o->id);
+  return Emit(d, std::move(op));
+}
+
+// Inserts at a visible index; returns the new op id.
+static Result<OpId> SeqInsert(Document::Impl& d, ObjId obj_id, size_t index,
+                              Action action, const ScalarValue& value) {
+  VUDO_ASSIGN_OR_RETURN(Obj * obj, GetSeq(d, obj_id));
+  if (index > obj->width)
+    return Err(ErrorCode::kInvalidArgument, "index {} out of range (length {})",
+               index, obj->width);
+  Elem* ref = d.InsertRefAt(*obj, index);
+  ChangeOp op = BaseOp(obj_id, action);
+  op.insert = true;
+  op.elem = ref ? ref->op.id : OpId{};
+  op.value = value;
+  return Emit(d, std::move(op));
+}
+
+static Status CheckValue(const ScalarValue& v) {
+  if (v.type == ScalarType::kStr && !col::IsValidUtf8(v.s))
+    return Err(ErrorCode::kInvalidArgument, "string value is not UTF-8");
+  if (v.type == ScalarType::kUnknown &&
+      (v.unknown_tag < 10 || v.unknown_tag > 15))
+    return Err(ErrorCode::kInvalidArgument, "unknown value tag {}",
+               v.unknown_tag);
+  return Ok();
+}
+
+Status Document::Put(ObjId obj, std::string_view key,
+                     const ScalarValue& value) {
+  VUDO_TRY(CheckValue(value));
+  if (!col::IsValidUtf8(key))
+    return Err(ErrorCode::kInvalidArgument, "key is not UTF-8");
+  VUDO_TRY(MapOp(*impl_, obj, key, Action::kSet, value));
+  return Ok();
+}
+
+Status Document::Put(ObjId obj, size_t index, const ScalarValue& value) {
+  VUDO_TRY(CheckValue(value));
+  VUDO_TRY(SeqOp(*impl_, obj, index, Action::kSet, value));
+  return Ok();
+}
+
+Result<ObjId> Document::PutObject(ObjId obj, std::string_view key,
+                                  ObjType type) {
+  if (!col::IsValidUtf8(key))
+    return Err(ErrorCode::kInvalidArgument, "key is not UTF-8");
+  VUDO_ASSIGN_OR_RETURN(auto id, MapOp(*impl_, obj, key, MakeAction(type), {}));
+  return *id;
+}
+
+Result<ObjId> Document::PutObject(ObjId obj, size_t index, ObjType type) {
+  VUDO_ASSIGN_OR_RETURN(auto id,
+                        SeqOp(*impl_, obj, index, MakeAction(type), {}));
+  return *id;
+}
+
+Status Document::Insert(ObjId obj, size_t index, const ScalarValue& value) {
+  VUDO_TRY(CheckValue(value));
+  VUDO_TRY(SeqInsert(*impl_, obj, index, Action::kSet, value));
+  return Ok();
+}
+
+Result<ObjId> Document::InsertObject(ObjId obj, size_t index, ObjType type) {
+  return SeqInsert(*impl_, obj, index, MakeAction(type), {});
+}
+
+Status Document::Delete(ObjId obj, std::string_view key) {
+  VUDO_TRY(MapOp(*impl_, obj, key, Action::kDel, {}));
+  return Ok();
+}
+
+Status Document::Delete(ObjId obj, size_t index) {
+  VUDO_ASSIGN_OR_RETURN(Obj * o, GetSeq(*impl_, obj));
+  if (o->type == ObjType::kText) return SpliceText(obj, index, 1, "");
+  VUDO_TRY(SeqOp(*impl_, obj, index, Action::kDel, {}));
+  return Ok();
+}
+
+Status Document::Increment(ObjId obj, std::string_view key, int64_t by) {
+  VUDO_TRY(MapOp(*impl_, obj, key, Action::kInc, ScalarValue::Int(by)));
+  return Ok();
+}
+
+Status Document::Increment(ObjId obj, size_t index, int64_t by) {
+  VUDO_TRY(SeqOp(*impl_, obj, index, Action::kInc, ScalarValue::Int(by)));
+  return Ok();
+}
+
+Status Document::SpliceText(ObjId obj_id, size_t index, size_t del,
+                            std::string_view text) {
+  Impl& d = *impl_;
+  VUDO_ASSIGN_OR_RETURN(Obj * obj, GetSeq(d, obj_id));
+  if (!col::IsValidUtf8(text))
+    return Err(ErrorCode::kInvalidArgument, "text is not UTF-8");
+  if (index > obj->width)
+    return Err(ErrorCode::kInvalidArgument, "index {} out of range (length {})",
+               index, obj->width);
+  size_t inserted = 0;
+  if (!text.empty()) {
+    Elem* ref = d.InsertRefAt(*obj, index);
+    OpId prev = ref ? ref->op.id : OpId{};
+    for (std::string_view cp : CodePoints(text)) {
+      ChangeOp op = BaseOp(obj_id, Action::kSet);
+      op.insert = true;
+      op.elem = prev;
+      op.value = ScalarValue::Str(std::string(cp));
+      prev = Emit(d, std::move(op));
+      inserted += obj->type == ObjType::kText ? Utf16Length(cp) : 1;
+    }
+  }
+  uint64_t at = index + inserted;
+  size_t deleted = 0;
+  while (deleted < del) {
+    uint64_t start = 0;
+    Elem* e = d.ElemAtIndex(*obj, at, &start);
+    if (!e) break;
+    if (start < at) {  // inside a multi-unit character: skip it
+      at = start + e->width;
+      continue;
+    }
+    deleted += e->width;
+    ChangeOp op = BaseOp(obj_id, Action::kDel);
+    op.elem = e->op.id;
+    for (const Op* o : VisibleOps(*e)) op.pred.push_back(o->id);
+    Emit(d, std::move(op));
+  }
+  return Ok();
+}
+
+size_t Document::PendingOps() const { return impl_->pending.size(); }
+
+std::optional<ChangeHash> Document::Commit(const CommitOptions& options) {
+  return impl_->CommitPending(options);
+}
+
+namespace {
+
+// Rebuilds a document from the committed changes of `src` (as of
+// `upto` records), keeping its actor and queue.
+std::unique_ptr<Document::Impl> Replay(const Document::Impl& src,
+                                       const std::vector<bool>* keep,
+                                       const ActorId& actor) {
+  // Same actor numbering as src, so object ids stay valid in the copy.
+  auto out = std::make_unique<Document::Impl>(src.actors[0]);
+  for (const auto& a : src.actors) out->InternActor(a);
+  out->local_actor = out->InternActor(actor);
+  for (size_t i = 0; i < src.records.size(); ++i) {
+    if (keep && !(*keep)[i]) continue;
+    const ChangeRecord& r = src.records[i];
+    auto full = DecodeChange(ByteSpan(r.bytes, r.bytes_len));
+    if (full) (void)out->ApplyDecoded(std::move(*full));
+  }
+  return out;
+}
+
+}  // namespace
+
+void Document::Rollback() {
+  if (impl_->pending.empty()) return;
+  auto fresh = Replay(*impl_, nullptr, actor());
+  fresh->queue = std::move(impl_->queue);
+  impl_ = std::move(fresh);
+}
+
+// Reads ----------------------------------------------------------------------
+
+std::optional<ObjType> Document::ObjectType(ObjId obj) const {
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o) return std::nullopt;
+  return o->type;
+}
+
+std::optional<Value> Document::Get(ObjId obj, std::string_view key) const {
+  auto all = GetAll(obj, key);
+  if (all.empty()) return std::nullopt;
+  return all.back();
+}
+
+std::optional<Value> Document::Get(ObjId obj, size_t index) const {
+  auto all = GetAll(obj, index);
+  if (all.empty()) return std::nullopt;
+  return all.back();
+}
+
+std::vector<Value> Document::GetAll(ObjId obj, std::string_view key) const {
+  std::vector<Value> out;
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o || o->IsSeq()) return out;
+  auto it = o->props.find(key);
+  if (it == o->props.end()) return out;
+  for (const Op& op : it->second)
+    if (op.Visible()) out.push_back(impl_->ToValue(op));
+  return out;
+}
+
+std::vector<Value> Document::GetAll(ObjId obj, size_t index) const {
+  std::vector<Value> out;
+  Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o || !o->IsSeq()) return out;
+  Elem* e = impl_->ElemAtIndex(*o, index, nullptr);
+  if (!e) return out;
+  for (const Op* op : VisibleOps(*e)) out.push_back(impl_->ToValue(*op));
+  return out;
+}
+
+std::vector<std::string> Document::Keys(ObjId obj) const {
+  std::vector<std::string> out;
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o || o->IsSeq()) return out;
+  for (const auto& [k, ops] : o->props)
+    for (const Op& op : ops)
+      if (op.Visible()) {
+        out.push_back(k);
+        break;
+      }
+  return out;
+}
+
+size_t Document::Length(ObjId obj) const {
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o) return 0;
+  if (o->IsSeq()) return o->width;
+  return Keys(obj).size();
+}
+
+std::string Document::Text(ObjId obj) const {
+  std::string out;
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o || !o->IsSeq()) return out;
+  for (const auto& b : o->blocks)
+    for (const Elem* e : b->elems) {
+      if (!e->width) continue;
+      const Op* w = impl_->Winner(*e);
+      if (w->value.type == ScalarType::kStr && !w->IsMake())
+        out += w->value.s;
+      else
+        out += "\xef\xbf\xbc";  // U+FFFC for non-text content
+    }
+  return out;
+}
+
+namespace {
+
+nlohmann::json ScalarJson(const ScalarValue& v) {
+  switch (v.type) {
+    case ScalarType::kNull:
+      return nullptr;
+    case ScalarType::kBool:
+      return v.b;
+    case ScalarType::kUint:
+      return v.u;
+    case ScalarType::kInt:
+    case ScalarType::kCounter:
+    case ScalarType::kTimestamp:
+      return v.i;
+    case ScalarType::kF64:
+      return v.f;
+    case ScalarType::kStr:
+      return v.s;
+    case ScalarType::kBytes:
+    case ScalarType::kUnknown:
+      return HexEncode(AsBytes(v.s));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json Document::ToJson(ObjId obj) const {
+  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o) return nullptr;
+  auto value_json = [&](const Op& op) -> nlohmann::json {
+    Value v = impl_->ToValue(op);
+    if (v.is_object) return ToJson(v.obj);
+    return ScalarJson(v.scalar);
+  };
+  if (o->type == ObjType::kText) return Text(obj);
+  if (o->type == ObjType::kList) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& b : o->blocks)
+      for (const Elem* e : b->elems)
+        if (e->width) arr.push_back(value_json(*impl_->Winner(*e)));
+    return arr;
+  }
+  nlohmann::json m = nlohmann::json::object();
+  for (const auto& [k, ops] : o->props) {
+    const Op* win = nullptr;
+    for (const Op& op : ops)
+      if (op.Visible()) win = &op;
+    if (win) m[k] = value_json(*win);
+  }
+  return m;
+}
+
+std::string Document::ExportId(OpId id) const {
+  if (id.counter == 0) return "_root";
+  return std::to_string(id.counter) + "@" + HexEncode(impl_->actors[id.actor]);
+}
+
+// History --------------------------------------------------------------------
+
+std::vector<ChangeHash> Document::Heads() {
+  Commit();
+  std::vector<ChangeHash> out;
+  for (uint32_t h : impl_->heads) out.push_back(impl_->records[h].hash);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t Document::NumChanges() {
+  Commit();
+  return impl_->records.size();
+}
+
+bool Document::HasChange(const ChangeHash& hash) const {
+  return impl_->hash_index.Find(hash, impl_->records).has_value();
+}
+
+std::optional<size_t> Document::ChangeIndex(const ChangeHash& hash) const {
+  auto i = impl_->hash_index.Find(hash, impl_->records);
+  if (!i) return std::nullopt;
+  return *i;
+}
+
+const ChangeHash& Document::ChangeHashAt(size_t index) const {
+  return impl_->records[index].hash;
+}
+
+ByteSpan Document::ChangeBytesAt(size_t index) const {
+  const ChangeRecord& r = impl_->records[index];
+  return ByteSpan(r.bytes, r.bytes_len);
+}
+
+std::vector<ChangeHash> Document::ChangeDepsAt(size_t index) const {
+  std::vector<ChangeHash> out;
+  for (uint32_t d : impl_->DepsOf(static_cast<uint32_t>(index)))
+    out.push_back(impl_->records[d].hash);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::span<const uint32_t> Document::ChangeDepIndexesAt(size_t index) const {
+  const ChangeRecord& r = impl_->records[index];
+  return std::span<const uint32_t>(impl_->dep_indexes.data() + r.deps_off,
+                                   r.deps_count);
+}
+
+Document::ChangeMeta Document::ChangeMetaAt(size_t index) const {
+  const ChangeRecord& r = impl_->records[index];
+  ChangeMeta m;
+  m.actor = impl_->actors[r.actor];
+  m.seq = r.seq;
+  m.start_op = r.start_op;
+  m.max_op = r.max_op;
+  // time and message from the chunk header.
+  auto c = ReadChunk(ByteSpan(r.bytes, r.bytes_len));
+  if (c) {
+    ByteReader rd(c->body);
+    auto nd = ReadUleb(rd);
+    if (nd && rd.Skip(*nd * 32)) {
+      auto al = ReadUleb(rd);
+      if (al && rd.Skip(*al) && ReadUleb(rd) && ReadUleb(rd)) {
+        auto t = ReadSleb(rd);
+        if (t) m.time = *t;
+        auto ml = ReadUleb(rd);
+        if (ml) {
+          auto s = rd.ReadSpan(*ml);
+          if (s) m.message = std::string(AsString(*s));
+        }
+      }
+    }
+  }
+  return m;
+}
+
+Result<Change> Document::DecodeChangeAt(size_t index) const {
+  return DecodeChange(ChangeBytesAt(index));
+}
+
+std::vector<size_t> Document::GetChangeIndexesSince(
+    std::span<const ChangeHash> since) {
+  Commit();
+  const size_t n = impl_->records.size();
+  std::vector<bool> seen(n, false);
+  std::vector<uint32_t> stack;
+  for (const auto& h : since) {
+    auto i = impl_->hash_index.Find(h, impl_->records);
+    if (i && !seen[*i]) {
+      seen[*i] = true;
+      stack.push_back(*i);
+    }
+  }
+  while (!stack.empty()) {
+    uint32_t i = stack.back();
+    stack.pop_back();
+    for (uint32_t d : ChangeDepIndexesAt(i))
+      if (!seen[d]) {
+        seen[d] = true;
+        stack.push_back(d);
+      }
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < n; ++i)
+    if (!seen[i]) out.push_back(i);
+  return out;
+}
+
+std::vector<ByteSpan> Document::GetChangesSince(
+    std::span<const ChangeHash> since) {
+  std::vector<ByteSpan> out;
+  for (size_t i : GetChangeIndexesSince(since)) out.push_back(ChangeBytesAt(i));
+  return out;
+}
+
+std::vector<ChangeHash> Document::GetMissingDeps(
+    std::span<const ChangeHash> heads) {
+  Commit();
+  std::vector<ChangeHash> missing;
+  auto known = [&](const ChangeHash& h) { return HasChange(h); };
+  auto queued = [&](const ChangeHash& h) {
+    for (const auto& q : impl_->queue)
+      if (q.hash == h) return true;
+    return false;
+  };
+  for (const auto& q : impl_->queue)
+    for (const auto& d : q.deps)
+      if (!known(d) && !queued(d)) missing.push_back(d);
+  for (const auto& h : heads)
+    if (!known(h) && !queued(h)) missing.push_back(h);
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  return missing;
+}
+
+Status Document::ApplyChanges(std::span<const ByteSpan> chunks) {
+  Commit();
+  std::vector<Change> decoded;
+  decoded.reserve(chunks.size());
+  for (ByteSpan c : chunks) {
+    VUDO_ASSIGN_OR_RETURN(Change ch, DecodeChange(c));
+    decoded.push_back(std::move(ch));
+  }
+  Status first_error = Ok();
+  for (auto& ch : decoded) {
+    Status s = impl_->ApplyOrQueue(std::move(ch));
+    if (!s && first_error) first_error = s;
+  }
+  return first_error;
+}
+
+Status Document::ApplyChanges(std::span<const Bytes> chunks) {
+  std::vector<ByteSpan> spans(chunks.begin(), chunks.end());
+  return ApplyChanges(std::span<const ByteSpan>(spans));
+}
+
+Status Document::LoadIncremental(ByteSpan data) {
+  Commit();
+  return impl_->LoadAll(data, /*require_deps=*/false);
+}
+
+Status Document::Merge(Document& other) {
+  Commit();
+  other.Commit();
+  auto changes = other.GetChangesSince(Heads());
+  return ApplyChanges(std::span<const ByteSpan>(changes));
+}
+
+Document Document::Fork(ActorId actor) {
+  Commit();
+  return Document(Replay(*impl_, nullptr, actor));
+}
+
+Result<Document> Document::ForkAt(std::span<const ChangeHash> heads,
+                                  ActorId actor) {
+  Commit();
+  const size_t n = impl_->records.size();
+  std::vector<bool> keep(n, false);
+  std::vector<uint32_t> stack;
+  for (const auto& h : heads) {
+    auto i = impl_->hash_index.Find(h, impl_->records);
+    if (!i) return Err(ErrorCode::kNotFound, "unknown head {}", HashToHex(h));
+    if (!keep[*i]) {
+      keep[*i] = true;
+      stack.push_back(*i);
+    }
+  }
+  while (!stack.empty()) {
+    uint32_t i = stack.back();
+    stack.pop_back();
+    for (uint32_t d : ChangeDepIndexesAt(i))
+      if (!keep[d]) {
+        keep[d] = true;
+        stack.push_back(d);
+      }
+  }
+  return Document(Replay(*impl_, &keep, actor));
+}
+
+size_t Document::NumQueued() const { return impl_->queue.size(); }
+
+Result<Document> Document::Load(ByteSpan data, ActorId actor) {
+  auto impl = std::make_unique<Impl>(std::move(actor));
+  VUDO_TRY(impl->LoadAll(data, /*require_deps=*/true));
+  impl->saved_upto = impl->records.size();
+  return Document(std::move(impl));
+}
+
+Bytes Document::Save() {
+  Commit();
+  impl_->saved_upto = impl_->records.size();
+  return impl_->SaveDocument(true);
+}
+
+Bytes Document::SaveNoCompress() {
+  Commit();
+  impl_->saved_upto = impl_->records.size();
+  return impl_->SaveDocument(false);
+}
+
+Bytes Document::SaveIncremental() {
+  Commit();
+  Bytes out;
+  for (size_t i = impl_->saved_upto; i < impl_->records.size(); ++i)
+    Append(out, ChangeBytesAt(i));
+  impl_->saved_upto = impl_->records.size();
+  return out;
+}
+
+}  // namespace vudo::automerge

@@ -1,0 +1,328 @@
+#include "automerge/document.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/encoding.h"
+
+namespace vudo::automerge {
+namespace {
+
+nlohmann::json LoadJson(const std::string& name) {
+  std::ifstream f(std::string(VUDO_SHARED_DIR) +
+                  "/testdata/automerge/vectors/" + name);
+  return nlohmann::json::parse(f);
+}
+
+Bytes Hex(const nlohmann::json& j) {
+  return HexDecode(j.get<std::string>()).value();
+}
+
+std::vector<std::string> HexHeads(Document& d) {
+  std::vector<std::string> out;
+  for (const auto& h : d.Heads()) out.push_back(HashToHex(h));
+  return out;
+}
+
+const ActorId kA(16, 0xaa), kB(16, 0xbb);
+constexpr int64_t kT0 = 1700000000;
+
+class TodoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    todo_ = LoadJson("todo_changes.json");
+    for (const auto& c : todo_["changes"]) chunks_.push_back(Hex(c["hex"]));
+  }
+  nlohmann::json todo_;
+  std::vector<Bytes> chunks_;
+};
+
+TEST_F(TodoTest, ApplyVectorChanges) {
+  Document d(ActorId(16, 0x01));
+  ASSERT_TRUE(d.ApplyChanges(std::span<const Bytes>(chunks_.data(), 5)));
+  EXPECT_EQ(d.ToJson(), todo_["mergedStateBeforeC6"]);
+  // The conflict on todos[0].done.
+  auto todos = d.Get(kRoot, "todos")->obj;
+  auto t0 = d.Get(todos, size_t{0})->obj;
+  auto all = d.GetAll(t0, "done");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(d.ExportId(all[0].id), "16@" + HexEncode(kA));
+  EXPECT_EQ(d.ExportId(all[1].id), "31@" + HexEncode(kB));
+  ASSERT_TRUE(d.ApplyChanges(std::span<const Bytes>(chunks_.data() + 5, 1)));
+  auto doc = LoadJson("todo_document.json");
+  EXPECT_EQ(d.ToJson(), doc["finalJSON"]);
+  EXPECT_EQ(HexHeads(d), doc["heads"].get<std::vector<std::string>>());
+  EXPECT_EQ(d.NumChanges(), 6u);
+}
+
+TEST_F(TodoTest, OutOfOrderChangesQueue) {
+  Document d(ActorId(16, 0x01));
+  std::vector<Bytes> rev(chunks_.rbegin(), chunks_.rend());
+  ASSERT_TRUE(d.ApplyChanges(std::span<const Bytes>(rev.data(), 5)));
+  EXPECT_EQ(d.NumChanges(), 0u);
+  EXPECT_EQ(d.NumQueued(), 5u);
+  auto missing = d.GetMissingDeps({});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(HashToHex(missing[0]), todo_["changes"][0]["hash"]);
+  ASSERT_TRUE(d.ApplyChanges(std::span<const Bytes>(&chunks_[0], 1)));
+  EXPECT_EQ(d.NumChanges(), 6u);
+  EXPECT_EQ(d.NumQueued(), 0u);
+}
+
+TEST_F(TodoTest, LocalEditsAreByteIdenticalToAutomergeJs) {
+  Document a(kA);
+  auto todos = a.PutObject(kRoot, "todos", ObjType::kList).value();
+  auto h1 = a.Commit({kT0, "init"});
+  ASSERT_TRUE(h1);
+  EXPECT_EQ(HexEncode(a.ChangeBytesAt(0)), todo_["changes"][0]["hex"]);
+  // push({id: 't1', title: 'Buy milk', done: false}), breadth first.
+  auto t1 = a.InsertObject(todos, 0, ObjType::kMap).value();
+  ASSERT_TRUE(a.Put(t1, "done", ScalarValue::Bool(false)));
+  auto id = a.PutObject(t1, "id", ObjType::kText).value();
+  auto title = a.PutObject(t1, "title", ObjType::kText).value();
+  ASSERT_TRUE(a.SpliceText(id, 0, 0, "t1"));
+  ASSERT_TRUE(a.SpliceText(title, 0, 0, "Buy milk"));
+  a.Commit({kT0 + 1, "add t1"});
+  EXPECT_EQ(HexEncode(a.ChangeBytesAt(1)), todo_["changes"][1]["hex"]);
+
+  Document b = a.Fork(kB);
+  // c3 on A.
+  ASSERT_TRUE(a.Put(t1, "done", ScalarValue::Bool(true)));
+  ASSERT_TRUE(a.SpliceText(title, 4, 0, "fresh "));
+  auto t2 = a.InsertObject(todos, 1, ObjType::kMap).value();
+  ASSERT_TRUE(a.Put(t2, "done", ScalarValue::Bool(false)));
+  auto id2 = a.PutObject(t2, "id", ObjType::kText).value();
+  auto title2 = a.PutObject(t2, "title", ObjType::kText).value();
+  ASSERT_TRUE(a.SpliceText(id2, 0, 0, "t2"));
+  ASSERT_TRUE(a.SpliceText(title2, 0, 0, "Walk dog"));
+  a.Commit({kT0 + 2, "A edits"});
+  EXPECT_EQ(HexEncode(a.ChangeBytesAt(2)), todo_["changes"][2]["hex"]);
+  // c4, c5 on B.
+  ASSERT_TRUE(b.Put(t1, "done", ScalarValue::Bool(true)));
+  ASSERT_TRUE(b.SpliceText(title, 4, 0, "oat "));
+  auto t3 = b.InsertObject(todos, 1, ObjType::kMap).value();
+  ASSERT_TRUE(b.Put(t3, "done", ScalarValue::Bool(false)));
+  auto id3 = b.PutObject(t3, "id", ObjType::kText).value();
+  auto title3 = b.PutObject(t3, "title", ObjType::kText).value();
+  ASSERT_TRUE(b.SpliceText(id3, 0, 0, "t3"));
+  ASSERT_TRUE(b.SpliceText(title3, 0, 0, "Read"));
+  b.Commit({kT0 + 3, "B edits"});
+  EXPECT_EQ(HexEncode(b.ChangeBytesAt(2)), todo_["changes"][3]["hex"]);
+  ASSERT_TRUE(b.Put(t1, "done", ScalarValue::Bool(false)));
+  b.Commit({kT0 + 4, "B undo"});
+  EXPECT_EQ(HexEncode(b.ChangeBytesAt(3)), todo_["changes"][4]["hex"]);
+  // Merge, then c6 on A.
+  ASSERT_TRUE(a.Merge(b));
+  ASSERT_TRUE(a.Put(t1, "done", ScalarValue::Bool(true)));
+  // t3 sits at index 2 after the merge (RGA order).
+  auto t3v = a.Get(todos, size_t{2});
+  ASSERT_TRUE(t3v);
+  EXPECT_EQ(t3v->obj, t3);
+  ASSERT_TRUE(a.Delete(todos, size_t{2}));
+  a.Commit({kT0 + 5, "resolve"});
+  EXPECT_EQ(HexEncode(a.ChangeBytesAt(5)), todo_["changes"][5]["hex"]);
+  auto doc = LoadJson("todo_document.json");
+  EXPECT_EQ(a.ToJson(), doc["finalJSON"]);
+  // Saving gives what automerge-js saves.
+  EXPECT_EQ(HexEncode(a.Save()), doc["saveHex"]);
+}
+
+TEST(DocumentTest, LoadTodoDocument) {
+  auto doc = LoadJson("todo_document.json");
+  auto todo = LoadJson("todo_changes.json");
+  auto d = Document::Load(Hex(doc["saveHex"]), ActorId(16, 1));
+  ASSERT_TRUE(d.has_value()) << d.error().ToString();
+  EXPECT_EQ(d->ToJson(), doc["finalJSON"]);
+  EXPECT_EQ(HexHeads(*d), doc["heads"].get<std::vector<std::string>>());
+  ASSERT_EQ(d->NumChanges(), 6u);
+  // Reconstructed changes are the original chunks.
+  for (size_t i = 0; i < 6; ++i) {
+    auto idx = d->ChangeIndex(
+        HashFromHex(todo["changes"][i]["hash"].get<std::string>()).value());
+    ASSERT_TRUE(idx) << i;
+    EXPECT_EQ(HexEncode(d->ChangeBytesAt(*idx)), todo["changes"][i]["hex"]);
+  }
+  EXPECT_EQ(HexEncode(d->Save()), doc["saveHex"]);
+}
+
+TEST(DocumentTest, EmptyDocument) {
+  Document d(kA);
+  auto doc = LoadJson("todo_document.json");
+  EXPECT_EQ(HexEncode(d.Save()), doc["emptyDocSaveHex"]);
+  auto e = Document::Load(Hex(doc["emptyDocSaveHex"]), kA);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->NumChanges(), 0u);
+}
+
+TEST(DocumentTest, ExtraVectors) {
+  auto x = LoadJson("extra_vectors.json");
+  Document d(ActorId(16, 0xcc));
+  std::vector<Bytes> chunks;
+  for (const auto& s : x["steps"]) chunks.push_back(Hex(s["hex"]));
+  ASSERT_TRUE(d.ApplyChanges(chunks));
+  auto j = d.ToJson();
+  EXPECT_EQ(j["counter"], 13);
+  EXPECT_EQ(j["text"], "hello world");
+  EXPECT_EQ(j["bytes"], "010203");
+  EXPECT_EQ(j["list"], nlohmann::json::parse("[1,3]"));
+  EXPECT_EQ(j["date"], 1700000000123);
+  EXPECT_FALSE(j.contains("nul"));
+  auto loaded = Document::Load(Hex(x["saveHex"]), ActorId(16, 1));
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  EXPECT_EQ(loaded->ToJson(), j);
+  EXPECT_EQ(loaded->Heads(), d.Heads());
+  // Marks survive a save/load round trip through our encoder.
+  EXPECT_EQ(HexEncode(d.Save()), x["saveHex"]);
+  auto again = Document::Load(d.SaveNoCompress(), ActorId(16, 1));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->Heads(), d.Heads());
+}
+
+TEST(DocumentTest, FormatChecks) {
+  auto fc = LoadJson("format_checks.json");
+  auto todo = LoadJson("todo_changes.json");
+  std::vector<Bytes> ch;
+  for (const auto& c : todo["changes"]) ch.push_back(Hex(c["hex"]));
+  Bytes concat;
+  for (const auto& c : ch) Append(concat, c);
+  auto d = Document::Load(concat, kA);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(
+      HexHeads(*d),
+      fc["loadConcatenatedChanges"]["heads"].get<std::vector<std::string>>());
+  // Out of order: c2 then c1.
+  Bytes ooo = ch[1];
+  Append(ooo, ch[0]);
+  auto d2 = Document::Load(ooo, kA);
+  ASSERT_TRUE(d2.has_value());
+  EXPECT_EQ(d2->ToJson(), fc["loadOutOfOrderChanges"]["json"]);
+  // Missing dep.
+  EXPECT_FALSE(Document::Load(ch[1], kA).has_value());
+  // Bad checksums.
+  Bytes bad = ch[0];
+  bad[4] ^= 1;
+  EXPECT_EQ(Document::Load(bad, kA).error().code, ErrorCode::kCorrupt);
+  auto doc = LoadJson("todo_document.json");
+  Bytes saved = Hex(doc["saveHex"]);
+  Bytes bad_doc = saved;
+  bad_doc[4] ^= 1;
+  EXPECT_EQ(Document::Load(bad_doc, kA).error().code, ErrorCode::kCorrupt);
+  for (size_t n = 1; n < saved.size(); n += 7)
+    EXPECT_FALSE(Document::Load(ByteSpan(saved).first(n), kA).has_value());
+  // Compressed change chunk.
+  Bytes comp = ch[0];
+  Append(comp, Hex(fc["compressedChangeChunkType2"]["hex"]));
+  auto d3 = Document::Load(comp, kA);
+  ASSERT_TRUE(d3.has_value());
+  EXPECT_EQ(d3->ToJson(), fc["compressedChangeChunkType2"]["json"]);
+  // Author footer (extra bytes) survives save/load with the same hash.
+  Bytes author = Hex(fc["authorFooter"]["changeHex"]);
+  auto d4 = Document::Load(author, kA).value();
+  auto d5 = Document::Load(d4.Save(), kA);
+  ASSERT_TRUE(d5.has_value()) << d5.error().ToString();
+  EXPECT_EQ(d5->Heads(), d4.Heads());
+  EXPECT_EQ(HexEncode(d5->ChangeBytesAt(0)), HexEncode(author));
+}
+
+TEST(DocumentTest, CountersAndConflicts) {
+  Document d(kA);
+  ASSERT_TRUE(d.Put(kRoot, "c", ScalarValue::Counter(10)));
+  ASSERT_TRUE(d.Increment(kRoot, "c", 5));
+  EXPECT_EQ(d.Get(kRoot, "c")->scalar.i, 15);
+  d.Commit({1, ""});
+  // Same value: no op.
+  ASSERT_TRUE(d.Put(kRoot, "c", ScalarValue::Counter(15)));
+  EXPECT_EQ(d.PendingOps(), 0u);
+  ASSERT_TRUE(d.Delete(kRoot, "missing"));
+  EXPECT_EQ(d.PendingOps(), 0u);
+  EXPECT_FALSE(d.Increment(kRoot, "missing", 1).has_value());
+  ASSERT_TRUE(d.Put(kRoot, "x", ScalarValue::Int(1)));
+  EXPECT_FALSE(d.Increment(kRoot, "x", 1).has_value());
+  d.Commit({2, ""});
+  Document e = d.Fork(kB);
+  ASSERT_TRUE(d.Put(kRoot, "x", ScalarValue::Int(2)));
+  ASSERT_TRUE(e.Put(kRoot, "x", ScalarValue::Int(3)));
+  ASSERT_TRUE(d.Merge(e));
+  EXPECT_EQ(d.GetAll(kRoot, "x").size(), 2u);
+  EXPECT_EQ(d.Get(kRoot, "x")->scalar.i, 3);  // bb > aa
+  // Putting the winner's value again deletes the loser.
+  ASSERT_TRUE(d.Put(kRoot, "x", ScalarValue::Int(3)));
+  EXPECT_EQ(d.PendingOps(), 1u);
+  EXPECT_EQ(d.GetAll(kRoot, "x").size(), 1u);
+}
+
+TEST(DocumentTest, TextSpliceUtf16) {
+  Document d(kA);
+  auto t = d.PutObject(kRoot, "t", ObjType::kText).value();
+  ASSERT_TRUE(d.SpliceText(t, 0, 0, "a😀b"));
+  EXPECT_EQ(d.Length(t), 4u);
+  ASSERT_TRUE(d.SpliceText(t, 1, 2, ""));
+  EXPECT_EQ(d.Text(t), "ab");
+  ASSERT_TRUE(d.SpliceText(t, 1, 0, "XY"));
+  ASSERT_TRUE(d.SpliceText(t, 0, 1, "Z"));
+  EXPECT_EQ(d.Text(t), "ZXYb");
+  EXPECT_FALSE(d.SpliceText(t, 9, 0, "q").has_value());
+  // Many edits across block boundaries.
+  std::string expect = d.Text(t);
+  for (int i = 0; i < 2000; ++i) {
+    size_t pos = (i * 7919) % (expect.size() + 1);
+    ASSERT_TRUE(d.SpliceText(t, pos, 0, "k"));
+    expect.insert(pos, "k");
+    if (i % 3 == 0) {
+      size_t dp = (i * 31) % expect.size();
+      ASSERT_TRUE(d.SpliceText(t, dp, 1, ""));
+      expect.erase(dp, 1);
+    }
+  }
+  EXPECT_EQ(d.Text(t), expect);
+  d.Commit({});
+  auto l = Document::Load(d.Save(), kB);
+  ASSERT_TRUE(l.has_value()) << l.error().ToString();
+  auto lt = l->Get(kRoot, "t");
+  ASSERT_TRUE(lt && lt->is_object);
+  EXPECT_EQ(l->Text(lt->obj), expect);
+  EXPECT_EQ(l->Heads(), d.Heads());
+}
+
+TEST(DocumentTest, SaveIncrementalAndGetChanges) {
+  Document d(kA);
+  ASSERT_TRUE(d.Put(kRoot, "a", ScalarValue::Int(1)));
+  d.Commit({1, ""});
+  Bytes full = d.Save();
+  auto h1 = d.Heads();
+  ASSERT_TRUE(d.Put(kRoot, "b", ScalarValue::Int(2)));
+  d.Commit({2, ""});
+  Bytes inc = d.SaveIncremental();
+  EXPECT_EQ(d.SaveIncremental().size(), 0u);
+  Bytes both = full;
+  Append(both, inc);
+  auto l = Document::Load(both, kB);
+  ASSERT_TRUE(l.has_value()) << l.error().ToString();
+  EXPECT_EQ(l->ToJson(), d.ToJson());
+  EXPECT_EQ(d.GetChangesSince(h1).size(), 1u);
+  EXPECT_EQ(d.GetChangesSince({}).size(), 2u);
+  auto at = d.ForkAt(h1, kB).value();
+  EXPECT_EQ(at.ToJson(), nlohmann::json::parse(R"({"a":1})"));
+  Document e(kB);
+  ASSERT_TRUE(e.LoadIncremental(both));
+  EXPECT_EQ(e.Heads(), d.Heads());
+}
+
+TEST(DocumentTest, RollbackAndMalformedChanges) {
+  Document d(kA);
+  ASSERT_TRUE(d.Put(kRoot, "a", ScalarValue::Int(1)));
+  d.Commit({});
+  ASSERT_TRUE(d.Put(kRoot, "b", ScalarValue::Int(2)));
+  d.Rollback();
+  EXPECT_EQ(d.ToJson(), nlohmann::json::parse(R"({"a":1})"));
+  Bytes junk = {0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0};
+  auto heads = d.Heads();
+  std::vector<Bytes> v{junk};
+  EXPECT_FALSE(d.ApplyChanges(v).has_value());
+  EXPECT_EQ(d.Heads(), heads);
+}
+
+}  // namespace
+}  // namespace vudo::automerge
