@@ -1,6 +1,7 @@
 #include "repo/messages.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace vudo::repo {
 namespace {
@@ -54,9 +55,27 @@ void BytesField(Bytes& out, std::string_view key, ByteSpan value) {
   Append(out, value);
 }
 
+// A JS number that holds an integer, as cbor-x writes it: a CBOR integer up
+// to 2^32 - 1, above that a float64 (exact up to 2^53). cbor-x decodes a
+// 64-bit CBOR integer to a BigInt, which automerge-repo's arithmetic on
+// counts and timestamps does not expect. Beyond 2^53 (no JS number holds
+// it exactly) the CBOR integer is kept.
+void JsInteger(Bytes& out, uint64_t value) {
+  constexpr uint64_t kMaxSafe = uint64_t{1} << 53;
+  if (value <= 0xFFFFFFFF || value > kMaxSafe) {
+    Head(out, 0, value);
+    return;
+  }
+  double d = double(value);
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  out.push_back(0xFB);
+  AppendU64BE(out, bits);
+}
+
 void UintField(Bytes& out, std::string_view key, uint64_t value) {
   Text(out, key);
-  Head(out, 0, value);
+  JsInteger(out, value);
 }
 
 void TextArray(Bytes& out, const std::vector<std::string>& items) {

@@ -7,10 +7,12 @@
 // DocumentId; `data` (an Automerge sync message, or ephemeral payload) is a
 // CBOR byte string.
 //
-// Encode() writes the fields in the order automerge-repo's objects have them
-// and the map heads cbor-x writes, so a message automerge-repo would send
-// encodes to the identical bytes. Absent optional fields are omitted (the JS
-// peer writes `undefined`; both decode to undefined in JS).
+// Encode() writes the fields in the order automerge-repo's objects have them,
+// the map heads cbor-x writes, and integers as cbor-x writes JS numbers
+// (above 2^32 - 1 as float64, since cbor-x decodes a 64-bit CBOR integer to
+// a BigInt), so a message automerge-repo would send encodes to the identical
+// bytes. Absent optional fields are omitted (the JS peer writes `undefined`;
+// both decode to undefined in JS).
 //
 // DecodeMessage() is for untrusted bytes: it never throws or asserts, and
 // returns

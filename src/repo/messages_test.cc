@@ -194,6 +194,24 @@ TEST(MessagesTest, SyncMessageBytes) {
             "6161");
 }
 
+TEST(MessagesTest, LargeIntegersAreWrittenAsJsNumbers) {
+  // cbor-x decodes a 64-bit CBOR integer to a BigInt: write what it writes
+  // for a JS number instead (float64 above 2^32 - 1).
+  EphemeralMessage m{"a", "b", kDoc, 0xFFFFFFFF, "s", Bytes{1}};
+  EXPECT_NE(HexEncode(m.Encode()).find("65636f756e741affffffff"),
+            std::string::npos);
+  m.count = 1710000000000;
+  std::string hex = HexEncode(m.Encode());
+  EXPECT_NE(hex.find("65636f756e74fb4278e23f14c00000"), std::string::npos);
+  EXPECT_EQ(std::get<EphemeralMessage>(DecodeMessage(m.Encode()).value()).count,
+            1710000000000u);
+  m.count = (uint64_t{1} << 53) + 1;  // no JS number holds it: CBOR integer
+  hex = HexEncode(m.Encode());
+  EXPECT_NE(hex.find("65636f756e741b0020000000000001"), std::string::npos);
+  EXPECT_EQ(std::get<EphemeralMessage>(DecodeMessage(m.Encode()).value()).count,
+            (uint64_t{1} << 53) + 1);
+}
+
 TEST(MessagesTest, OversizedInputIsRefused) {
   Bytes small = LeaveMessage{"a"}.Encode();
   auto r = DecodeMessage(small, small.size() - 1);
