@@ -232,6 +232,8 @@ class QuicConnection {
   Status ResetStream(int64_t stream_id, uint64_t app_code);
   // Free space in the stream's send buffer.
   size_t WritableBytes(int64_t stream_id) const;
+  // True while the engine knows the stream (not yet fully done).
+  bool HasStream(int64_t stream_id) const { return streams_.count(stream_id); }
   // True if we opened the stream.
   bool IsLocalStream(int64_t stream_id) const;
   static bool IsBidiStream(int64_t stream_id) { return (stream_id & 2) == 0; }
