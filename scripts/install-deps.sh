@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test peers and tools
-  nodejs iproute2 nftables util-linux procps psmisc
+  nodejs iproute2 nftables util-linux procps psmisc python3
 )
 
 SUDO=""
