@@ -99,6 +99,12 @@ Result<Bytes> BuildMdnsResponse(const std::string& service, const NodeId& id,
   dns::Name instance = MdnsServiceName(service);
   instance.labels.insert(instance.labels.begin(), id_label);
 
+  if (announcement.user_data &&
+      announcement.user_data->size() > kMdnsMaxUserData) {
+    return Err(ErrorCode::kInvalidArgument,
+               "mdns: user-data of {} bytes (iroh allows {})",
+               announcement.user_data->size(), kMdnsMaxUserData);
+  }
   std::vector<std::string> txt;
   // Keys in sorted order, as swarm-discovery's BTreeMap writes them.
   if (announcement.relay_url) {

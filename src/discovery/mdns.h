@@ -46,6 +46,8 @@ inline constexpr char kIrohMdnsService[] = "irohv1";
 // response is cut and fails to parse there, so we never send more.
 inline constexpr size_t kMdnsMaxSendSize = 1472;
 inline constexpr uint64_t kMs = 1'000'000;  // nanoseconds per millisecond
+// iroh's UserData::MAX_LENGTH; iroh ignores longer user-data.
+inline constexpr size_t kMdnsMaxUserData = 245;
 
 // What we announce about ourselves. All fields optional; with no addrs we
 // do not answer queries (iroh/swarm-discovery do the same) but still browse.
@@ -136,7 +138,8 @@ Bytes BuildMdnsQuery(const std::string& service);
 // weight 0), then one TXT with "relay=..." / "user-data=..." (if any, keys
 // sorted); additionals = A/AAAA "<id>-<port>.local." per address; all TTL 0,
 // class IN without the cache-flush bit. Addresses beyond what fits in
-// kMdnsMaxSendSize are left out. kInvalidArgument for an over-long TXT entry.
+// kMdnsMaxSendSize are left out. kInvalidArgument for user-data over
+// kMdnsMaxUserData bytes or a TXT entry over 255 bytes (relay URL > 249).
 Result<Bytes> BuildMdnsResponse(const std::string& service, const NodeId& id,
                                 const MdnsAnnouncement& announcement);
 

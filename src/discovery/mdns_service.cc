@@ -93,6 +93,12 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
 
   Status Start() {
     if (started_) return Err(ErrorCode::kAlreadyExists, "mdns: started");
+    {
+      MdnsAnnouncement probe = announcement_;
+      probe.addrs = {UdpEndpoint(ip::address_v4::loopback(), 1)};
+      auto r = BuildMdnsResponse(options_.engine.service, NodeId(), probe);
+      if (!r) return tl::unexpected(r.error());
+    }
     started_ = true;
     std::string v4_error, v6_error;
     if (options_.engine.ipv4) v4_error = OpenV4();
@@ -131,9 +137,15 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
     wanted_addrs_ = std::move(addrs);
     UpdateAnnouncement();
   }
-  void SetUserData(std::optional<std::string> user_data) {
+  Status SetUserData(std::optional<std::string> user_data) {
+    if (user_data && user_data->size() > kMdnsMaxUserData) {
+      return Err(ErrorCode::kInvalidArgument,
+                 "mdns: user-data of {} bytes (max {})", user_data->size(),
+                 kMdnsMaxUserData);
+    }
     announcement_.user_data = std::move(user_data);
     UpdateAnnouncement();
+    return Ok();
   }
 
   uint64_t Now() const { return clock_->MonotonicNs(); }
@@ -377,8 +389,8 @@ void MdnsService::on_event(std::function<void(const MdnsEvent&)> callback) {
 void MdnsService::SetAddresses(std::vector<UdpEndpoint> our_addrs) {
   impl_->SetAddresses(std::move(our_addrs));
 }
-void MdnsService::SetUserData(std::optional<std::string> user_data) {
-  impl_->SetUserData(std::move(user_data));
+Status MdnsService::SetUserData(std::optional<std::string> user_data) {
+  return impl_->SetUserData(std::move(user_data));
 }
 
 std::vector<NodeAddr> MdnsService::peers() const {

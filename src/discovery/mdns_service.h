@@ -66,7 +66,8 @@ class MdnsService {
   // Opens the sockets, joins the groups and starts announcing/browsing.
   // kIo when neither an IPv4 nor an IPv6 socket could be set up (the error
   // says why); one family failing alone is logged, not an error.
-  // kAlreadyExists if called twice.
+  // kAlreadyExists if called twice; kInvalidArgument if the options' relay
+  // URL (> 249 bytes) or user-data (> kMdnsMaxUserData) cannot be sent.
   Status Start();
   // Closes the sockets; peers() keeps its last content. Idempotent.
   void Stop();
@@ -79,7 +80,8 @@ class MdnsService {
 
   // Replaces the announced addresses (re-announced at once).
   void SetAddresses(std::vector<UdpEndpoint> our_addrs);
-  void SetUserData(std::optional<std::string> user_data);
+  // kInvalidArgument (and no change) if longer than kMdnsMaxUserData.
+  Status SetUserData(std::optional<std::string> user_data);
 
   // Peers currently known (not expired).
   std::vector<NodeAddr> peers() const;

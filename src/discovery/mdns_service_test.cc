@@ -92,8 +92,9 @@ TEST(MdnsService, TwoNodesOnAVethLanFindEachOther) {
   boost::asio::io_context io;
   MdnsService a(io, KeyFromSeed(1), {*ParseSocketAddr("0.0.0.0:1111")},
                 OnInterface("vm0"));
-  MdnsService b(io, KeyFromSeed(2), {*ParseSocketAddr("0.0.0.0:2222")},
-                OnInterface("vm1"));
+  auto opt_b = OnInterface("vm1");
+  opt_b.user_data = "doc=s1";
+  MdnsService b(io, KeyFromSeed(2), {*ParseSocketAddr("0.0.0.0:2222")}, opt_b);
   std::optional<NodeAddr> a_saw, b_saw;
   Clock::time_point a_at, b_at;
   a.on_peer([&](const NodeAddr& n) {
@@ -119,6 +120,9 @@ TEST(MdnsService, TwoNodesOnAVethLanFindEachOther) {
   EXPECT_EQ(b_saw->direct_addresses,
             std::vector<UdpEndpoint>{*ParseSocketAddr("192.0.2.1:1111")});
   EXPECT_EQ(a.peers().size(), 1u);
+  EXPECT_EQ(a.peer_details()[0].user_data,
+            std::optional<std::string>("doc=s1"));
+  EXPECT_FALSE(b.SetUserData(std::string(300, 'x')).has_value());
   auto ms = [&](Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(t - t0).count();
   };

@@ -158,7 +158,11 @@ TEST(MdnsWire, ResponseStaysUnder1472Bytes) {
   EXPECT_LT(info->peers[0].addrs.size(), 100u);
   MdnsAnnouncement bad;
   bad.addrs = {Ep("192.0.2.1:1")};
-  bad.user_data = std::string(300, 'x');
+  bad.user_data = std::string(246, 'x');
+  EXPECT_FALSE(BuildMdnsResponse("irohv1", KeyFromSeed(2), bad).has_value());
+  bad.user_data = std::string(245, 'x');
+  EXPECT_TRUE(BuildMdnsResponse("irohv1", KeyFromSeed(2), bad).has_value());
+  bad.relay_url = "http://" + std::string(243, 'r');  // "relay=" + 250
   EXPECT_FALSE(BuildMdnsResponse("irohv1", KeyFromSeed(2), bad).has_value());
 }
 
