@@ -5,15 +5,20 @@
 #include "discovery/mdns_service.h"
 
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <thread>
 
 #include "crypto/ed25519.h"
 
@@ -130,6 +135,82 @@ TEST(MdnsService, TwoNodesOnAVethLanFindEachOther) {
       "[ measure  ] mDNS discovery on a veth LAN: A saw B after %.2f ms, "
       "B saw A after %.2f ms\n",
       ms(a_at), ms(b_at));
+}
+
+// Two network stacks: B runs on a thread that moved into a namespace of its
+// own, joined to the test's namespace by a veth pair. Packets must really
+// cross the link (no local multicast loop can help).
+TEST(MdnsService, TwoHostsInSeparateNamespaces) {
+  REQUIRE_LAB();
+  std::promise<long> tid_promise;
+  std::promise<std::string> b_result;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> a_found{false};
+  std::thread host_b([&] {
+    if (unshare(CLONE_NEWNET) != 0) {
+      tid_promise.set_value(-1);
+      return;
+    }
+    tid_promise.set_value(syscall(SYS_gettid));
+    for (int i = 0; i < 200 && if_nametoindex("vx1") == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!Sh("ip link set lo up") ||
+        !Sh("ip addr add 198.51.100.2/24 dev vx1") ||
+        !Sh("ip link set vx1 up")) {
+      b_result.set_value("setup failed");
+      return;
+    }
+    boost::asio::io_context io;
+    MdnsService b(io, KeyFromSeed(12), {*ParseSocketAddr("0.0.0.0:2222")});
+    std::string saw;
+    b.on_peer([&](const NodeAddr& n) {
+      if (n.id == KeyFromSeed(11) && !n.direct_addresses.empty()) {
+        saw = FormatSocketAddr(n.direct_addresses[0]);
+      }
+    });
+    if (!b.Start()) {
+      b_result.set_value("start failed");
+      return;
+    }
+    auto end = Clock::now() + std::chrono::seconds(5);
+    while (!stop && Clock::now() < end && (saw.empty() || !a_found)) {
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    b_result.set_value(saw);
+  });
+  long tid = tid_promise.get_future().get();
+  if (tid < 0) {
+    host_b.join();
+    GTEST_SKIP() << "SKIPPED LOUDLY: second namespace not available";
+  }
+  ASSERT_TRUE(
+      Sh(fmt::format("ip link add vx0 type veth peer name vx1 netns {}", tid)));
+  ASSERT_TRUE(Sh("ip addr add 198.51.100.1/24 dev vx0"));
+  ASSERT_TRUE(Sh("ip link set vx0 up"));
+  boost::asio::io_context io;
+  MdnsService a(io, KeyFromSeed(11), {*ParseSocketAddr("0.0.0.0:1111")},
+                OnInterface("vx0"));
+  std::optional<NodeAddr> a_saw;
+  a.on_peer([&](const NodeAddr& n) { a_saw = n; });
+  ASSERT_TRUE(a.Start().has_value());
+  auto b_future = b_result.get_future();
+  bool ok = RunUntil(
+      io,
+      [&] {
+        if (a_saw) a_found = true;
+        return a_saw && b_future.wait_for(std::chrono::seconds(0)) ==
+                            std::future_status::ready;
+      },
+      std::chrono::milliseconds(6000));
+  stop = true;
+  host_b.join();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(a_saw->id, KeyFromSeed(12));
+  EXPECT_EQ(a_saw->direct_addresses,
+            std::vector<UdpEndpoint>{*ParseSocketAddr("198.51.100.2:2222")});
+  EXPECT_EQ(b_future.get(), "198.51.100.1:1111");
+  Sh("ip link del vx0");
 }
 
 TEST(MdnsService, Ipv6Only) {
