@@ -379,6 +379,11 @@ TEST(MdnsEngine, ManyPeersAreRateLimited) {
   }
   // The whole LAN sends far fewer packets than 8 nodes each querying and
   // answering every cycle would (30 s / 0.7 s * 8 * (1 + 8) ~ 3000).
+  std::printf(
+      "[ measure  ] 8 engines, 30 s simulated: %llu queries, %llu responses "
+      "sent, %llu suppressed\n",
+      (unsigned long long)queries, (unsigned long long)responses,
+      (unsigned long long)suppressed);
   EXPECT_LT(queries, 60u);
   EXPECT_LT(responses, 400u);
   EXPECT_GT(suppressed, 0u);
