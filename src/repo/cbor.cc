@@ -222,6 +222,16 @@ class Decoder {
     return Ok();
   }
 
+  // A container announcing n more items must fit in the item budget; this
+  // also bounds what is reserved for it.
+  Status CheckCount(uint64_t n) const {
+    if (n > limits_.max_items - items_) {
+      return Err(ErrorCode::kOverflow, "cbor: more than {} items",
+                 limits_.max_items);
+    }
+    return Ok();
+  }
+
   bool AtBreak() const { return !reader_.empty() && reader_.rest()[0] == 0xFF; }
 
   // A string of major type 2 or 3 (definite, or indefinite chunks).
@@ -299,6 +309,7 @@ class Decoder {
                        "cbor: array of {} items but only {} bytes remain",
                        h.arg, reader_.remaining());
           }
+          VUDO_TRY(CheckCount(h.arg));
           items.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
@@ -325,6 +336,7 @@ class Decoder {
                        "cbor: map of {} entries but only {} bytes remain",
                        h.arg, reader_.remaining());
           }
+          VUDO_TRY(CheckCount(h.arg * 2));
           entries.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value k, DecodeItem(depth + 1));

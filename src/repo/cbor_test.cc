@@ -160,6 +160,21 @@ TEST(CborTest, EnforcesLimits) {
   few.max_items = 3;
   EXPECT_TRUE(Decode(HexDecode("820102").value(), few));
   EXPECT_EQ(DecErr("83010203", few).code, ErrorCode::kOverflow);
+  // A container announcing more items than the budget fails before
+  // reserving room for them (here 70000 one-byte items, budget 65536).
+  DecodeLimits budget;
+  budget.max_items = 65536;
+  Bytes many = {0x9A, 0x00, 0x01, 0x11, 0x70};
+  many.resize(many.size() + 70000, 0x00);
+  auto r = Decode(many, budget);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kOverflow);
+  many[0] = 0xBA;  // the same count as a map
+  many.resize(many.size() + 70000, 0x00);
+  r = Decode(many, budget);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kOverflow);
+
   DecodeLimits small;
   small.max_input_bytes = 2;
   EXPECT_EQ(DecErr("83010203", small).code, ErrorCode::kOverflow);
