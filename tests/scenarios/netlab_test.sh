@@ -27,6 +27,7 @@ cleanup() {
   rm -f "/tmp/netlab_test.$tag".*
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 export NETLAB_QUIET=1
 
 pass=0
