@@ -12,7 +12,7 @@
 //
 // Engine usage (one thread; not thread-safe):
 //   MdnsEngine engine(my_id, options);
-//   engine.SetAnnouncement({.addrs = {...}});
+//   engine.SetAnnouncement({.addrs = {...}}, now);
 //   engine.Start(now);
 //   loop:
 //     engine.OnPacket(bytes, from, now) for every received datagram;
