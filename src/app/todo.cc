@@ -141,7 +141,10 @@ Result<size_t> TodoList::Resolve(std::string_view ref) const {
 }
 
 std::optional<automerge::ChangeHash> TodoList::Commit(int64_t now_ms) {
-  return doc_->Commit({.time = now_ms / 1000, .message = ""});
+  // The message carries the wall clock in ms, so a receiving node can
+  // measure sync latency (change times have only second resolution).
+  return doc_->Commit(
+      {.time = now_ms / 1000, .message = "t=" + std::to_string(now_ms)});
 }
 
 Result<std::pair<Todo, automerge::ChangeHash>> TodoList::Add(

@@ -122,16 +122,32 @@ class RepoTest : public ::testing::Test {
 };
 
 TEST_F(RepoTest, PeerFindsADocumentItDoesNotHave) {
+  // alice does not announce her documents: bob has to ask.
+  struct NoAnnounce : SharePolicy {
+    bool Announce(const PeerId&, const DocumentId&) const override {
+      return false;
+    }
+  } quiet;
+  auto a = MakeRepo("alice", &quiet);
+  auto b = MakeRepo("bob");
+  auto id =
+      a->Create([](am::Document& d) { return AddTodo(d, "milk"); }).value();
+  net_.Connect(*a, *b);
+  EXPECT_EQ(net_.Pump(), 0u) << "nothing announced";
+  auto* doc = b->Find(id).value();
+  EXPECT_GT(net_.Pump(), 0u);
+  EXPECT_EQ(Titles(doc), (std::vector<std::string>{"milk"}));
+  EXPECT_EQ(doc->Heads(), a->Get(id).value()->Heads());
+}
+
+TEST_F(RepoTest, AnnouncedDocumentsReachNewPeers) {
   auto a = MakeRepo("alice");
   auto b = MakeRepo("bob");
   auto id =
       a->Create([](am::Document& d) { return AddTodo(d, "milk"); }).value();
   net_.Connect(*a, *b);
   net_.Pump();
-  auto* doc = b->Find(id).value();
-  EXPECT_GT(net_.Pump(), 0u);
-  EXPECT_EQ(Titles(doc), (std::vector<std::string>{"milk"}));
-  EXPECT_EQ(doc->Heads(), a->Get(id).value()->Heads());
+  EXPECT_EQ(Titles(b->Get(id).value()), (std::vector<std::string>{"milk"}));
 }
 
 TEST_F(RepoTest, ConcurrentEditsConvergeAcrossThreeNodesInALine) {
