@@ -185,8 +185,8 @@ class VudoPeer {
   async finish() {
     this.proc.stdin.end();
     const code = await this.exited;
-    const lines = this.stderr.trim().split('\n');
-    return { code, report: JSON.parse(lines[lines.length - 1]) };
+    const line = this.stderr.split('\n').find((l) => l.startsWith('{"heads"'));
+    return { code, report: line ? JSON.parse(line) : null };
   }
 }
 
@@ -289,7 +289,7 @@ syncTest('vudo --read-only sends its changes but applies none', async () => {
   assert.deepEqual(A.getHeads(saved).sort(), A.getHeads(v).sort(), 'read-only vudo applied changes');
   assert.deepEqual(A.toJS(saved), A.toJS(A.load(before)));
   // automerge-js got everything vudo had.
-  for (const h of A.getHeads(v)) assert.ok(A.getChangeByHash(out.j, h), 'js lacks a change of vudo');
+  assert.ok(A.hasHeads(out.j, A.getHeads(v)), 'js lacks a change of vudo');
 });
 
 syncTest('vudo rejects a malformed message without touching the document', async () => {
