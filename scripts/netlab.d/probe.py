@@ -64,19 +64,33 @@ def cmd_ask(a):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("", a.src_port or 0))
-    s.settimeout(a.timeout)
     deadline = time.monotonic() + a.timeout
     reply = None
-    while reply is None and time.monotonic() < deadline:
-        s.sendto(b"?", (a.host, a.port))
+    # One probe every 0.2 s until a reply or the deadline, so a path that
+    # comes back while we wait is seen.
+    while reply is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         try:
-            data, peer = s.recvfrom(2048)
+            s.sendto(b"?", (a.host, a.port))
+        except OSError:
+            pass
+        resend = time.monotonic() + min(0.2, left)
+        while reply is None:
+            wait = resend - time.monotonic()
+            if wait <= 0:
+                break
+            s.settimeout(wait)
+            try:
+                data, peer = s.recvfrom(2048)
+            except socket.timeout:
+                break
+            except OSError:
+                time.sleep(0.02)
+                continue
             if peer[0] == a.host and peer[1] == a.port:
                 reply = data.decode()
-        except socket.timeout:
-            break
-        except OSError:
-            time.sleep(0.05)
     if reply is None:
         print("no reply", file=sys.stderr)
         return 1
@@ -116,7 +130,10 @@ def cmd_send(a):
 
 def cmd_recv(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    try:  # root may exceed net.core.rmem_max: no drops at the socket
+        s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", a.port))
     if a.group:

@@ -55,7 +55,7 @@ up() { # up NAME TOPOLOGY [opts]: a run named <name><tag>
 q() { "$@" >/dev/null; }
 x() { local r=$1 h=$2; shift 2; timeout 10 "$N" exec "$r" "$h" "$N" probe "$@"; }
 bg_echo() { timeout 60 "$N" exec "$1" "$2" "$N" probe echo "${@:3}" >/dev/null 2>&1 & }
-ns_count() { ip netns list | awk '{print $1}' | grep -c "^vnl-$1-" || true; }
+ns_count() { ip netns list 2>/dev/null | awk '{print $1}' | grep -c "^vnl-$1-" || true; }
 
 t0=$(date +%s.%N)
 # Three runs at once: names never collide.
@@ -140,9 +140,9 @@ check "eif: one mapping for two destinations ($m1, $m2)" test "$m1" = "$m2" -a "
 # unsolicited: a1 asks p1, then p2 (a stranger) sends to the mapping.
 unsolicited() { # RUN HOST -> prints the lines host saw
   local r=$1 h=$2 o=/tmp/netlab_test.$tag.uns
-  x "$r" "$h" ask 203.0.113.21 7000 --src-port 4001 --wait 1 >"$o" &
+  x "$r" "$h" ask 203.0.113.21 7000 --src-port 4001 --wait 1.5 >"$o" &
   local p=$!
-  for _ in $(seq 50); do [ -s "$o" ] && break; sleep 0.02; done
+  for _ in $(seq 100); do [ -s "$o" ] && break; sleep 0.02; done
   local m
   m=$(head -1 "$o")
   [ -n "$m" ] && x "$r" p2 send "${m%:*}" "${m#*:}" --count 3 >/dev/null
@@ -185,7 +185,7 @@ check "with: runs the command (status 3 passed through) and tears down" \
 for r in "$LAN" "$NATS" "$ONE"; do "$N" down "$r"; done
 t3=$(date +%s.%N)
 check "all runs of this test are gone" \
-  test "$(ip netns list | grep -c "$tag" || true)" -eq 0
+  test "$(ip netns list 2>/dev/null | grep -c "$tag" || true)" -eq 0
 echo "# teardown of 4 runs + with-run: $(awk "BEGIN{printf \"%.2f\", $t3 - $t2}") s"
 
 echo "netlab_test: $pass passed, $fail failed"
