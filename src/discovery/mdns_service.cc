@@ -157,7 +157,8 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
   MdnsAnnouncement announcement_;
   std::function<void(const NodeAddr&)> on_peer_;
   std::function<void(const MdnsEvent&)> on_event_;
-  std::set<std::string> joined_;
+  // "name/v4" / "name/v6" -> interface index the group was joined on.
+  std::map<std::string, unsigned> joined_;
 
  private:
   std::string OpenV4() {
@@ -208,6 +209,17 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
   // Joins the groups on new interfaces and recomputes our addresses.
   void Rescan() {
     interfaces_ = ListInterfaces(options_.interfaces);
+    // Forget joins on interfaces that went away or were re-created (new
+    // index): the kernel dropped those memberships.
+    for (auto it = joined_.begin(); it != joined_.end();) {
+      bool alive = false;
+      for (const auto& iface : interfaces_) {
+        alive |= it->first.rfind(iface.name + "/", 0) == 0 &&
+                 it->first.size() == iface.name.size() + 3 &&
+                 iface.index == it->second;
+      }
+      it = alive ? std::next(it) : joined_.erase(it);
+    }
     for (const auto& iface : interfaces_) {
       if (v4_.is_open() && !iface.v4.empty()) {
         std::string key = iface.name + "/v4";
@@ -217,7 +229,7 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
                              ip::make_address_v4(kMdnsGroupV4), iface.v4[0]),
                          ec);
           if (!ec || ec == boost::system::errc::address_in_use) {
-            joined_.insert(key);
+            joined_[key] = iface.index;
           } else {
             VUDO_LOG_DEBUG("mdns: join v4 on {}: {}", iface.name, ec.message());
           }
@@ -231,7 +243,7 @@ class MdnsService::Impl : public std::enable_shared_from_this<Impl> {
                              ip::make_address_v6(kMdnsGroupV6), iface.index),
                          ec);
           if (!ec || ec == boost::system::errc::address_in_use) {
-            joined_.insert(key);
+            joined_[key] = iface.index;
           } else {
             VUDO_LOG_DEBUG("mdns: join v6 on {}: {}", iface.name, ec.message());
           }
@@ -405,7 +417,9 @@ std::vector<UdpEndpoint> MdnsService::announced_addrs() const {
   return impl_->announcement_.addrs;
 }
 std::vector<std::string> MdnsService::joined() const {
-  return {impl_->joined_.begin(), impl_->joined_.end()};
+  std::vector<std::string> out;
+  for (const auto& [key, index] : impl_->joined_) out.push_back(key);
+  return out;
 }
 MdnsEngine::Stats MdnsService::stats() const { return impl_->engine_.stats(); }
 

@@ -213,6 +213,45 @@ TEST(MdnsService, TwoHostsInSeparateNamespaces) {
   Sh("ip link del vx0");
 }
 
+// An interface deleted and created again (new index) is joined again by
+// the periodic rescan; discovery resumes.
+TEST(MdnsService, RejoinsARecreatedInterface) {
+  REQUIRE_LAB();
+  auto make_link = [] {
+    return Sh("ip link add vr0 type veth peer name vr1") &&
+           Sh("ip addr add 203.0.113.1/24 dev vr0") &&
+           Sh("ip addr add 203.0.113.2/24 dev vr1") &&
+           Sh("ip link set vr0 up") && Sh("ip link set vr1 up");
+  };
+  ASSERT_TRUE(make_link());
+  boost::asio::io_context io;
+  auto opt_a = OnInterface("vr0");
+  opt_a.rescan_interval_ns = 100 * kMs;
+  opt_a.engine.expiry_ns = 500 * kMs;
+  opt_a.engine.ipv6 = false;
+  auto opt_b = opt_a;
+  opt_b.interfaces = {"vr1"};
+  MdnsService a(io, KeyFromSeed(21), {*ParseSocketAddr("0.0.0.0:2100")}, opt_a);
+  MdnsService b(io, KeyFromSeed(22), {*ParseSocketAddr("0.0.0.0:2200")}, opt_b);
+  int discovered = 0;
+  bool expired = false;
+  a.on_event([&](const MdnsEvent& e) {
+    if (e.kind == MdnsEventKind::kDiscovered) ++discovered;
+    if (e.kind == MdnsEventKind::kExpired) expired = true;
+  });
+  ASSERT_TRUE(a.Start().has_value());
+  ASSERT_TRUE(b.Start().has_value());
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return discovered == 1; }, std::chrono::milliseconds(3000)));
+  ASSERT_TRUE(Sh("ip link del vr0"));
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return expired; }, std::chrono::milliseconds(3000)));
+  ASSERT_TRUE(make_link());
+  EXPECT_TRUE(RunUntil(
+      io, [&] { return discovered == 2; }, std::chrono::milliseconds(4000)));
+  Sh("ip link del vr0");
+}
+
 TEST(MdnsService, Ipv6Only) {
   REQUIRE_LAB();
   boost::asio::io_context io;
