@@ -2,11 +2,11 @@
 // bench/automerge_sync.sh (which runs automerge-js<->automerge-js on the
 // same documents in the same run and prints the ratios).
 //
-// usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N]
+// usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N] [--verbose]
 // Loads A (and B, else B starts empty), then syncs until both are silent
 // (A generates first), N times from the loaded state; prints one JSON line:
 // {"load_ms", "sync_ms" (best of N), "bytes", "messages", "rounds",
-//  "changes", "converged"}.
+//  "changes", "converged"}. --verbose: per-step times on stderr.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -52,8 +52,11 @@ Document LoadOrDie(const Bytes& data, uint8_t actor_byte) {
 int main(int argc, char** argv) {
   std::string a_file, b_file;
   int repeat = 1;
+  bool verbose = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+    if (std::strcmp(argv[i], "--verbose") == 0) {
+      verbose = true;
+    } else if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else if (a_file.empty()) {
       a_file = argv[i];
@@ -85,7 +88,16 @@ int main(int argc, char** argv) {
     rounds = -1;
     auto start = Clock::now();
     for (int round = 0; round < 100; ++round) {
+      auto step = Clock::now();
+      auto lap = [&](const char* what, size_t size) {
+        if (!verbose) return;
+        auto now = Clock::now();
+        std::cerr << "  round " << round << " " << what << ": "
+                  << Ms(now - step) << " ms, " << size << " B\n";
+        step = now;
+      };
       auto m1 = vudo::automerge::sync::GenerateSyncMessageBytes(a, sa);
+      lap("A generates", m1 ? m1->size() : 0);
       if (m1) {
         bytes += m1->size();
         ++messages;
@@ -93,8 +105,10 @@ int main(int argc, char** argv) {
           std::cerr << "B rejected a message\n";
           return 1;
         }
+        lap("B receives", 0);
       }
       auto m2 = vudo::automerge::sync::GenerateSyncMessageBytes(b, sb);
+      lap("B generates", m2 ? m2->size() : 0);
       if (m2) {
         bytes += m2->size();
         ++messages;
@@ -102,6 +116,7 @@ int main(int argc, char** argv) {
           std::cerr << "A rejected a message\n";
           return 1;
         }
+        lap("A receives", 0);
       }
       if (!m1 && !m2) {
         rounds = round;

@@ -84,15 +84,17 @@ Bytes BloomFilter::Encode() const {
 template <typename Fn>
 void BloomFilter::ForEachProbe(const ChangeHash& hash, Fn&& fn) const {
   const uint64_t modulo = 8 * uint64_t{bits_.size()};
-  if (modulo == 0) return;
+  if (modulo == 0 || num_probes_ == 0) return;
   uint64_t x = LoadU32LE(&hash[0]) % modulo;
   uint64_t y = LoadU32LE(&hash[4]) % modulo;
   const uint64_t z = LoadU32LE(&hash[8]) % modulo;
-  if (num_probes_ == 0) return;
   if (!fn(x)) return;
   for (uint32_t i = 1; i < num_probes_; ++i) {
-    x = (x + y) % modulo;
-    y = (y + z) % modulo;
+    // x, y, z < modulo, so (x + y) % modulo is one conditional subtraction.
+    x += y;
+    if (x >= modulo) x -= modulo;
+    y += z;
+    if (y >= modulo) y -= modulo;
     if (!fn(x)) return;
   }
 }

@@ -38,9 +38,20 @@ std::vector<bool> MarkAncestors(Document& doc, size_t num_changes,
   return marked;
 }
 
+// True if every one of our heads is in `hashes`: then every change is an
+// ancestor of `hashes` (or one of them).
+bool CoversHeads(const HashList& our_heads,
+                 std::span<const ChangeHash> hashes) {
+  return std::all_of(
+      our_heads.begin(), our_heads.end(), [&](const ChangeHash& head) {
+        return std::find(hashes.begin(), hashes.end(), head) != hashes.end();
+      });
+}
+
 // The changes that are not ancestors of `have_deps`, in application order
 // (automerge's ChangeGraph::get_hashes).
 std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
+                                   const HashList& our_heads,
                                    std::span<const ChangeHash> have_deps) {
   std::vector<uint32_t> out;
   if (have_deps.empty()) {
@@ -48,6 +59,7 @@ std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
     for (size_t i = 0; i < num_changes; ++i) out[i] = uint32_t(i);
     return out;
   }
+  if (CoversHeads(our_heads, have_deps)) return out;
   std::vector<bool> ancestors = MarkAncestors(doc, num_changes, have_deps);
   for (size_t i = 0; i < num_changes; ++i) {
     if (!ancestors[i]) out.push_back(uint32_t(i));
@@ -71,8 +83,10 @@ HashList MissingDepsFrom(Document& doc, const HashList& start) {
   return missing;
 }
 
-Have MakeHave(Document& doc, size_t num_changes, const HashList& last_sync) {
-  std::vector<uint32_t> since = ChangesSince(doc, num_changes, last_sync);
+Have MakeHave(Document& doc, size_t num_changes, const HashList& our_heads,
+              const HashList& last_sync) {
+  std::vector<uint32_t> since =
+      ChangesSince(doc, num_changes, our_heads, last_sync);
   std::vector<ChangeHash> hashes;
   hashes.reserve(since.size());
   for (uint32_t i : since) hashes.push_back(doc.ChangeHashAt(i));
@@ -83,6 +97,7 @@ Have MakeHave(Document& doc, size_t num_changes, const HashList& last_sync) {
 // have), then every change since its last sync that none of its Bloom
 // filters contains, plus all changes that depend on those.
 std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
+                                    const HashList& our_heads,
                                     const std::vector<Have>& have,
                                     const HashList& need) {
   std::vector<uint32_t> need_indexes;
@@ -98,7 +113,8 @@ std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
     last_sync.insert(last_sync.end(), h.last_sync.begin(), h.last_sync.end());
   }
   SortUnique(last_sync);
-  std::vector<uint32_t> since = ChangesSince(doc, num_changes, last_sync);
+  std::vector<uint32_t> since =
+      ChangesSince(doc, num_changes, our_heads, last_sync);
 
   // Changes in `since` are in causal order, so a single forward pass finds
   // the closure: a change goes if no filter has it or if one of its deps
@@ -215,7 +231,8 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
         std::all_of(our_need.begin(), our_need.end(),
                     [&](const ChangeHash& h) { return their_heads.count(h); });
     if (all_in_heads) {
-      our_have.push_back(MakeHave(doc, num_changes, state.shared_heads));
+      our_have.push_back(
+          MakeHave(doc, num_changes, our_heads, state.shared_heads));
     }
   }
 
@@ -242,8 +259,8 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
     if (state.SendWholeDocument()) {
       payload = WholeDocumentPayload(doc, num_changes);
     } else {
-      std::vector<uint32_t> all =
-          ChangesToSend(doc, num_changes, *state.their_have, *state.their_need);
+      std::vector<uint32_t> all = ChangesToSend(
+          doc, num_changes, our_heads, *state.their_have, *state.their_need);
       std::vector<uint32_t> fresh;
       fresh.reserve(all.size());
       for (uint32_t i : all) {
@@ -345,7 +362,10 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
 
   // Forget sent changes the peer has acknowledged by naming them (or a
   // descendant) among its heads.
-  if (!state.sent_hashes.empty()) {
+  if (!state.sent_hashes.empty() && CoversHeads(doc.Heads(), message.heads)) {
+    // The peer has everything we have.
+    state.sent_hashes.clear();
+  } else if (!state.sent_hashes.empty()) {
     const size_t num_changes = doc.NumChanges();
     std::vector<bool> acknowledged =
         MarkAncestors(doc, num_changes, message.heads);
