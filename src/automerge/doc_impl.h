@@ -109,6 +109,26 @@ struct ChangeRecord {
   uint32_t deps_count = 0;
 };
 
+// Open-addressing table OpId -> element (the key is read from the element).
+class ElemIndex {
+ public:
+  Elem* Find(const OpId& id) const;
+  void Insert(Elem* e);
+  void Clear() {
+    slots_.clear();
+    count_ = 0;
+  }
+
+ private:
+  static size_t Hash(const OpId& id) {
+    uint64_t h = id.counter * 0x9e3779b97f4a7c15ull ^
+                 (uint64_t{id.actor} * 0xc2b2ae3d27d4eb4full);
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+  std::vector<Elem*> slots_;
+  size_t count_ = 0;
+};
+
 // Append-only storage of chunk bytes with stable addresses.
 class ByteArena {
  public:
@@ -145,7 +165,10 @@ struct Document::Impl {
 
   // ---- op set ----
   std::unordered_map<OpId, std::unique_ptr<Obj>, OpIdHash> objects;
-  std::unordered_map<OpId, Elem*, OpIdHash> elems;
+  // Element lookup by id, built lazily after a bulk load (see FindElem).
+  mutable ElemIndex elem_index;
+  mutable bool elem_index_complete = true;
+  Elem* last_inserted = nullptr;  // set by ApplyOp for inserts
   std::deque<Elem> elem_pool;
   std::vector<std::string> mark_names;
   std::unordered_map<std::string, uint32_t> mark_index;
@@ -181,10 +204,7 @@ struct Document::Impl {
     auto it = objects.find(id);
     return it == objects.end() ? nullptr : it->second.get();
   }
-  Elem* FindElem(const OpId& id) const {
-    auto it = elems.find(id);
-    return it == elems.end() ? nullptr : it->second;
-  }
+  Elem* FindElem(const OpId& id) const;
   uint32_t WidthOf(const Obj& obj, const Elem& e) const;
   const Op* Winner(const Elem& e) const;
   void Rewidth(Obj& obj, Elem& e);
@@ -197,14 +217,15 @@ struct Document::Impl {
   // and the (block, pos) right after it where a new local element goes.
   Elem* InsertRefAt(Obj& obj, uint64_t index);
   void InsertElemAfter(Obj& obj, Elem* ref, Elem* e);  // local placement
-  void InsertElemRga(Obj& obj, Elem* e);               // remote placement
+  void InsertElemRga(Obj& obj, Elem* e, Elem* ref_hint);
   void PlaceElem(Obj& obj, Block* b, size_t pos, Elem* e);
   void SplitBlock(Obj& obj, Block* b);
   void AdjustWidth(Obj& obj, Block* b, int64_t delta);
   void ResetCursor(Obj& obj);
 
   // Applies one op (doc actor indexes). The caller validated it.
-  void ApplyOp(const ChangeOp& op, OpId id);
+  // `ref_hint`: the element a local insert goes after, if known.
+  void ApplyOp(const ChangeOp& op, OpId id, Elem* ref_hint = nullptr);
   // Checks that the ops of a change can be applied (objects and elements
   // exist or are created earlier in the change).
   Status ValidateOps(const std::vector<ChangeOp>& ops, uint64_t start_op,
@@ -212,7 +233,8 @@ struct Document::Impl {
 
   // History.
   Status ApplyDecoded(Change&& ch);  // deps present; maps actors
-  void RecordChange(const Change& ch, ByteSpan chunk, uint32_t actor);
+  void RecordChange(const Change& ch, ByteSpan chunk, uint32_t actor,
+                    uint64_t max_op);
   void ApplyQueued();
   Status ApplyOrQueue(Change&& ch);
   std::vector<uint32_t> DepsOf(uint32_t index) const;
@@ -226,11 +248,16 @@ struct Document::Impl {
   Bytes SaveDocument(bool compress);
   Status LoadDocumentChunk(ByteSpan body, const ChangeHash& chunk_hash);
   Status LoadAll(ByteSpan data, bool require_deps);
+  // True if nothing was ever applied (a bulk load may build directly).
+  bool IsPristine() const;
 
   // Reads.
   Value ToValue(const Op& op) const;
   void CollectVisible(const std::vector<Op>& ops,
                       std::vector<const Op*>& out) const;
 };
+
+// Inserts op into v keeping v sorted by OpId (O(1) when op is the largest).
+void InsertOpSorted(std::vector<Op>& v, Op&& op, const Document::Impl& impl);
 
 }  // namespace vudo::automerge

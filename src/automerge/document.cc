@@ -133,8 +133,45 @@ void HashIndex::Insert(const ChangeHash& h, uint32_t index,
   ++count_;
 }
 
+Elem* ElemIndex::Find(const OpId& id) const {
+  if (slots_.empty()) return nullptr;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = Hash(id) & mask;; i = (i + 1) & mask) {
+    Elem* e = slots_[i];
+    if (!e) return nullptr;
+    if (e->op.id == id) return e;
+  }
+}
+
+void ElemIndex::Insert(Elem* e) {
+  if ((count_ + 1) * 2 > slots_.size()) {
+    size_t n = slots_.empty() ? 1024 : slots_.size() * 2;
+    std::vector<Elem*> old = std::move(slots_);
+    slots_.assign(n, nullptr);
+    count_ = 0;
+    for (Elem* x : old)
+      if (x) Insert(x);
+  }
+  size_t mask = slots_.size() - 1;
+  size_t i = Hash(e->op.id) & mask;
+  while (slots_[i]) i = (i + 1) & mask;
+  slots_[i] = e;
+  ++count_;
+}
+
 // ---------------------------------------------------------------------------
 // Impl: actors, op set
+
+Elem* Document::Impl::FindElem(const OpId& id) const {
+  if (!elem_index_complete) {
+    elem_index.Clear();
+    for (const auto& [oid, o] : objects)
+      for (const auto& b : o->blocks)
+        for (Elem* e : b->elems) elem_index.Insert(e);
+    elem_index_complete = true;
+  }
+  return elem_index.Find(id);
+}
 
 Document::Impl::Impl(ActorId actor) {
   local_actor = InternActor(actor);
@@ -278,7 +315,7 @@ Elem* Document::Impl::InsertRefAt(Obj& obj, uint64_t index) {
   return ElemAtIndex(obj, index - 1, nullptr);
 }
 
-void Document::Impl::InsertElemRga(Obj& obj, Elem* e) {
+void Document::Impl::InsertElemRga(Obj& obj, Elem* e, Elem* ref_hint) {
   if (obj.blocks.empty()) {
     auto b = std::make_unique<Block>();
     b->owner = &obj;
@@ -291,7 +328,8 @@ void Document::Impl::InsertElemRga(Obj& obj, Elem* e) {
     b = obj.blocks[0].get();
     pos = 0;
   } else {
-    Elem* r = FindElem(e->op.elem);
+    Elem* r = ref_hint && ref_hint->op.id == e->op.elem ? ref_hint
+                                                        : FindElem(e->op.elem);
     b = r->block;
     pos = ElemPos(*r) + 1;
   }
@@ -352,6 +390,8 @@ Op MakeOp(const ChangeOp& cop, OpId id, uint32_t mark) {
   return op;
 }
 
+}  // namespace
+
 void InsertOpSorted(std::vector<Op>& v, Op&& op, const Document::Impl& impl) {
   if (v.empty() || impl.Less(v.back().id, op.id)) {
     v.push_back(std::move(op));
@@ -363,9 +403,7 @@ void InsertOpSorted(std::vector<Op>& v, Op&& op, const Document::Impl& impl) {
   v.insert(it, std::move(op));
 }
 
-}  // namespace
-
-void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id) {
+void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id, Elem* ref_hint) {
   if (id.counter > max_op) max_op = id.counter;
   Obj* obj = FindObj(cop.obj.counter == 0 ? kRoot : cop.obj);
   uint32_t mark = cop.mark_name ? InternMark(*cop.mark_name) : 0;
@@ -385,9 +423,10 @@ void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id) {
   } else if (cop.insert) {
     Elem& e = elem_pool.emplace_back();
     e.op = MakeOp(cop, id, mark);
-    elems.emplace(id, &e);
     e.width = WidthOf(*obj, e);
-    InsertElemRga(*obj, &e);
+    InsertElemRga(*obj, &e, ref_hint);
+    if (elem_index_complete) elem_index.Insert(&e);
+    last_inserted = &e;
   } else {
     Elem* e = FindElem(cop.elem);
     for (const OpId& p : cop.pred) {
@@ -481,7 +520,7 @@ std::vector<uint32_t> Document::Impl::DepsOf(uint32_t index) const {
 }
 
 void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
-                                  uint32_t actor) {
+                                  uint32_t actor, uint64_t max_op_of_change) {
   ChangeRecord r;
   r.hash = ch.hash;
   r.bytes = arena.Add(chunk);
@@ -489,7 +528,7 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   r.actor = actor;
   r.seq = ch.seq;
   r.start_op = ch.start_op;
-  r.max_op = ch.start_op + ch.ops.size() - 1;
+  r.max_op = max_op_of_change;
   r.deps_off = static_cast<uint32_t>(dep_indexes.size());
   uint32_t idx = static_cast<uint32_t>(records.size());
   for (const auto& d : ch.deps) {
@@ -529,7 +568,7 @@ Status Document::Impl::ApplyDecoded(Change&& ch) {
   VUDO_TRY(ValidateOps(ch.ops, ch.start_op, actor));
   for (size_t i = 0; i < ch.ops.size(); ++i)
     ApplyOp(ch.ops[i], OpId{ch.start_op + i, actor});
-  RecordChange(ch, ch.bytes, actor);
+  RecordChange(ch, ch.bytes, actor, ch.start_op + ch.ops.size() - 1);
   return Ok();
 }
 
@@ -611,7 +650,7 @@ std::optional<ChangeHash> Document::Impl::CommitPending(
     for (auto& p : op.pred) p.actor = map[p.actor];
   }
   (void)EncodeChange(ch);
-  RecordChange(ch, ch.bytes, local_actor);
+  RecordChange(ch, ch.bytes, local_actor, ch.start_op + ch.ops.size() - 1);
   return ch.hash;
 }
 
@@ -712,10 +751,10 @@ ScalarValue CurrentScalar(const Op& o) {
 }  // namespace
 
 // Records a local op: applies it and appends it to the pending change.
-static OpId Emit(Document::Impl& d, ChangeOp&& op) {
+static OpId Emit(Document::Impl& d, ChangeOp&& op, Elem* ref_hint = nullptr) {
   d.BeginIfNeeded();
   OpId id = d.NextId();
-  d.ApplyOp(op, id);
+  d.ApplyOp(op, id, ref_hint);
   d.pending.push_back(std::move(op));
   return id;
 }
@@ -796,7 +835,7 @@ static Result<OpId> SeqInsert(Document::Impl& d, ObjId obj_id, size_t index,
   op.insert = true;
   op.elem = ref ? ref->op.id : OpId{};
   op.value = value;
-  return Emit(d, std::move(op));
+  return Emit(d, std::move(op), ref);
 }
 
 static Status CheckValue(const ScalarValue& v) {
@@ -882,13 +921,13 @@ Status Document::SpliceText(ObjId obj_id, size_t index, size_t del,
   size_t inserted = 0;
   if (!text.empty()) {
     Elem* ref = d.InsertRefAt(*obj, index);
-    OpId prev = ref ? ref->op.id : OpId{};
     for (std::string_view cp : CodePoints(text)) {
       ChangeOp op = BaseOp(obj_id, Action::kSet);
       op.insert = true;
-      op.elem = prev;
+      op.elem = ref ? ref->op.id : OpId{};
       op.value = ScalarValue::Str(std::string(cp));
-      prev = Emit(d, std::move(op));
+      Emit(d, std::move(op), ref);
+      ref = d.last_inserted;
       inserted += obj->type == ObjType::kText ? Utf16Length(cp) : 1;
     }
   }

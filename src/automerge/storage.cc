@@ -16,6 +16,8 @@ namespace {
 using namespace col;
 
 constexpr size_t kDeflateMinSize = 256;
+// Elements per block when building a sequence in bulk (room to grow).
+constexpr size_t kBulkBlock = 64;
 constexpr size_t kOpsPerByte = 64;
 constexpr size_t kOpsSlack = 4096;
 
@@ -530,8 +532,11 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
     }
   }
 
+  const bool direct = IsPristine();
   std::vector<ChangeHash> hashes(nch);
   std::vector<Change> built(nch);
+  std::vector<uint64_t> built_max_op(nch);
+  std::vector<uint32_t> stamp(actors.size(), UINT32_MAX);
   for (size_t ci = 0; ci < nch; ++ci) {
     const DocChange& dc = dchanges[ci];
     Change& ch = built[ci];
@@ -544,20 +549,10 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
     if (nops_c > dc.max_op + 1)
       return Err(ErrorCode::kCorrupt, "change {}: more ops than maxOp", ci);
     ch.start_op = dc.max_op + 1 - nops_c;
+    built_max_op[ci] = dc.max_op;
     ch.time = dc.time;
     ch.message = dc.message;
     ch.extra = dc.extra;
-    // Actor table: author first, then every other actor.
-    std::vector<uint32_t> m(actors.size(), 0);
-    for (uint32_t i = 0, k = 1; i < actors.size(); ++i) {
-      if (i == dc.actor) continue;
-      ch.other_actors.push_back(actors[i]);
-      m[i] = k++;
-    }
-    auto mp = [&](OpId id) {
-      id.actor = m[id.actor];
-      return id;
-    };
     ch.ops.reserve(nops_c);
     for (size_t k = b; k < e; ++k) {
       const Slot& s = slots[k];
@@ -577,7 +572,7 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
         if (src->key_is_str)
           cop.key = keys[src->key_index];
         else
-          cop.elem = src->elem.counter ? mp(src->elem) : OpId{};
+          cop.elem = src->elem;
       } else {
         // A delete: it targets the key of (any of) its preds.
         if (s.pair_begin == s.pair_end)
@@ -588,15 +583,46 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
         if (src->key_is_str)
           cop.key = keys[src->key_index];
         else
-          cop.elem = mp(src->insert ? src->id : src->elem);
+          cop.elem = src->insert ? src->id : src->elem;
       }
-      cop.obj = src->obj.counter ? mp(src->obj) : OpId{};
+      cop.obj = src->obj;
       for (size_t p = s.pair_begin; p < s.pair_end; ++p)
-        cop.pred.push_back(mp(pairs[p].pred));
+        cop.pred.push_back(pairs[p].pred);
       ch.ops.push_back(std::move(cop));
+    }
+    // Actor table: the author, then the actors the ops use.
+    std::vector<uint32_t> m(0);
+    std::vector<uint32_t> others;
+    auto note = [&](const OpId& id) {
+      if (id.counter == 0 || id.actor == dc.actor) return;
+      if (stamp[id.actor] != ci) {
+        stamp[id.actor] = static_cast<uint32_t>(ci);
+        others.push_back(id.actor);
+      }
+    };
+    for (const auto& op : ch.ops) {
+      note(op.obj);
+      if (!op.key_is_str) note(op.elem);
+      for (const auto& p : op.pred) note(p);
+    }
+    std::unordered_map<uint32_t, uint32_t> remap;
+    remap[dc.actor] = 0;
+    for (uint32_t i = 0; i < others.size(); ++i) {
+      remap[others[i]] = i + 1;
+      ch.other_actors.push_back(actors[others[i]]);
+    }
+    for (auto& op : ch.ops) {
+      if (op.obj.counter) op.obj.actor = remap[op.obj.actor];
+      if (!op.key_is_str && op.elem.counter)
+        op.elem.actor = remap[op.elem.actor];
+      for (auto& p : op.pred) p.actor = remap[p.actor];
     }
     VUDO_TRY(EncodeChange(ch));
     hashes[ci] = ch.hash;
+    if (direct) {
+      ch.ops.clear();
+      ch.ops.shrink_to_fit();
+    }
   }
   if (nops > 0 && slots.size() > 0) {
     size_t assigned = 0;
@@ -616,12 +642,144 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
   std::sort(heads_in.begin(), heads_in.end());
   if (derived != heads_in) return Err(ErrorCode::kCorrupt, "mismatching heads");
 
-  for (auto& ch : built) {
-    ChangeHash h = ch.hash;
-    if (hash_index.Find(h, records)) continue;
-    VUDO_TRY(ApplyOrQueue(std::move(ch)));
+  if (!direct) {
+    for (auto& ch : built) {
+      if (hash_index.Find(ch.hash, records)) continue;
+      VUDO_TRY(ApplyOrQueue(std::move(ch)));
+    }
+    return Ok();
+  }
+
+  // ---- direct build: the document is empty, so its op set is exactly the
+  // chunk's ops, already in document order ----
+  for (size_t ci = 0; ci < nch; ++ci) {
+    const DocChange& dc = dchanges[ci];
+    if (clock[dc.actor] >= dc.seq)
+      return Err(ErrorCode::kCorrupt, "change {}: seq out of order", ci);
+    for (const auto& d : built[ci].deps)
+      if (!hash_index.Find(d, records))
+        return Err(ErrorCode::kCorrupt, "change {}: dep not earlier", ci);
+    if (hash_index.Find(built[ci].hash, records))
+      return Err(ErrorCode::kCorrupt, "duplicate change");
+    RecordChange(built[ci], built[ci].bytes, dc.actor, built_max_op[ci]);
+    built[ci] = Change();
+  }
+  // Counter increments.
+  std::vector<uint32_t> inc_count(nops, 0);
+  std::vector<int64_t> inc_sum(nops, 0);
+  for (uint32_t i = 0; i < nops; ++i) {
+    const DocOp& d = ops[i];
+    if (d.action != Action::kSet || d.value.type != ScalarType::kCounter)
+      continue;
+    for (uint32_t k = 0; k < d.succ_n; ++k) {
+      const OpId& sid = succs[d.succ_off + k];
+      auto it = std::lower_bound(
+          order.begin(), order.end(), sid,
+          [&](uint32_t x, const OpId& v) { return id_less(ops[x].id, v); });
+      if (it == order.end() || !(ops[*it].id == sid) ||
+          ops[*it].action != Action::kInc)
+        continue;
+      const ScalarValue& by = ops[*it].value;
+      ++inc_count[i];
+      inc_sum[i] = static_cast<int64_t>(
+          static_cast<uint64_t>(inc_sum[i]) +
+          static_cast<uint64_t>(by.type == ScalarType::kUint
+                                    ? static_cast<int64_t>(by.u)
+                                    : by.i));
+    }
+  }
+  elem_index_complete = false;
+  elem_index.Clear();
+  Obj* cur = nullptr;
+  OpId cur_id{UINT64_MAX, 0};
+  Elem* cur_elem = nullptr;
+  for (uint32_t i = 0; i < nops; ++i) {
+    DocOp& d = ops[i];
+    OpId oid = d.obj.counter ? d.obj : kRoot;
+    if (!cur || !(oid == cur_id)) {
+      cur = FindObj(oid);
+      if (!cur) return Err(ErrorCode::kCorrupt, "op {} in unknown object", i);
+      cur_id = oid;
+      cur_elem = nullptr;
+    }
+    if (d.id.counter > max_op) max_op = d.id.counter;
+    Op op;
+    op.id = d.id;
+    op.action = d.action;
+    op.insert = d.insert;
+    op.expand = d.expand;
+    op.mark_name = d.mark_name ? InternMark(*d.mark_name) : 0;
+    op.inc_count = inc_count[i];
+    op.inc_sum = inc_sum[i];
+    op.value = std::move(d.value);
+    op.succ.assign(succs.begin() + d.succ_off,
+                   succs.begin() + d.succ_off + d.succ_n);
+    std::sort(op.succ.begin(), op.succ.end(),
+              [&](const OpId& a, const OpId& b) { return Less(a, b); });
+    if (!cur->IsSeq()) {
+      if (!d.key_is_str || d.insert)
+        return Err(ErrorCode::kCorrupt, "op {}: bad key for a map", i);
+      auto& vec = cur->props[keys[d.key_index]];
+      InsertOpSorted(vec, std::move(op), *this);
+    } else {
+      if (d.key_is_str)
+        return Err(ErrorCode::kCorrupt, "op {}: string key in a sequence", i);
+      op.elem = d.elem;
+      if (d.insert) {
+        Elem& e = elem_pool.emplace_back();
+        e.op = std::move(op);
+        if (cur->blocks.empty() ||
+            cur->blocks.back()->elems.size() >= kBulkBlock) {
+          auto b = std::make_unique<Block>();
+          b->owner = cur;
+          b->index = cur->blocks.size();
+          cur->blocks.push_back(std::move(b));
+        }
+        Block* b = cur->blocks.back().get();
+        b->elems.push_back(&e);
+        e.block = b;
+        ++cur->num_elems;
+        cur_elem = &e;
+      } else {
+        if (!cur_elem || !(cur_elem->op.id == d.elem))
+          return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
+        InsertOpSorted(cur_elem->more, std::move(op), *this);
+      }
+    }
+    if (d.action == Action::kMakeMap || d.action == Action::kMakeList ||
+        d.action == Action::kMakeText || d.action == Action::kMakeTable) {
+      auto child = std::make_unique<Obj>();
+      child->id = d.id;
+      child->type = d.action == Action::kMakeList    ? ObjType::kList
+                    : d.action == Action::kMakeText  ? ObjType::kText
+                    : d.action == Action::kMakeTable ? ObjType::kTable
+                                                     : ObjType::kMap;
+      if (!objects.emplace(d.id, std::move(child)).second)
+        return Err(ErrorCode::kCorrupt, "duplicate object {}", i);
+    }
+  }
+  // Widths.
+  for (auto& [id, o] : objects) {
+    if (!o->IsSeq()) continue;
+    uint64_t total = 0;
+    for (auto& b : o->blocks) {
+      uint64_t w = 0;
+      for (Elem* e : b->elems) {
+        e->width = WidthOf(*o, *e);
+        w += e->width;
+      }
+      b->width = w;
+      total += w;
+    }
+    o->width = total;
+    ResetCursor(*o);
   }
   return Ok();
+}
+
+bool Document::Impl::IsPristine() const {
+  return records.empty() && queue.empty() && pending.empty() &&
+         objects.size() == 1 && FindObj(kRoot)->props.empty();
 }
 
 Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
