@@ -5,7 +5,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 20
 export CTEST_OUTPUT_ON_FAILURE := 1
 
-.PHONY: all deps build build-asan test unit asan interop fuzz-smoke bench demo clean format
+.PHONY: all deps build build-asan test unit asan interop integration fuzz-smoke bench demo clean format
 
 all: build
 
@@ -23,7 +23,7 @@ build-asan: deps
 # Unit tests (release), unit tests again under ASan+UBSan, interop tests
 # against the real reference peers, fuzz smoke runs.
 test: build build-asan
-	@$(MAKE) --no-print-directory unit asan interop fuzz-smoke
+	@$(MAKE) --no-print-directory unit asan interop integration fuzz-smoke
 
 unit:
 	ctest --preset release -j $(JOBS)
@@ -34,6 +34,10 @@ asan:
 
 interop:
 	VUDO_BIN=$(CURDIR)/build/release/src/cli/vudo node --test --test-concurrency=1 tests/interop/
+
+# Multi-node tests: real vudo processes on loopback.
+integration:
+	VUDO_BIN=$(CURDIR)/build/release/src/cli/vudo node --test --test-concurrency=1 tests/integration/
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh build/asan $(FUZZ_SECONDS)

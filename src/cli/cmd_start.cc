@@ -48,7 +48,7 @@ void PrintEvent(const StartArgs& args, const node::NodeEvent& ev) {
   if (args.json_out) {
     json j = ev.data;
     j["event"] = ev.type;
-    std::cout << j.dump() << std::endl;
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
     return;
   }
   const json& d = ev.data;
@@ -177,7 +177,7 @@ void RunStart(const StartArgs& args) {
               json answer = node.Command(ParseLine(line));
               if (args.json_out) {
                 answer["event"] = "answer";
-                std::cout << answer.dump() << std::endl;
+                std::cout << answer.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
               } else if (!answer.value("ok", false)) {
                 std::cout << "error: " << answer.value("error", "")
                           << std::endl;
@@ -189,7 +189,7 @@ void RunStart(const StartArgs& args) {
                           << answer["todo"]["title"].get<std::string>()
                           << std::endl;
               } else {
-                std::cout << answer.dump(2) << std::endl;
+                std::cout << answer.dump(2, ' ', false, json::error_handler_t::replace) << std::endl;
               }
             }
             read_line();
@@ -227,7 +227,7 @@ void RunStatus(const NodeOptions& options) {
   if (auto list = (*home)->store->ListDocuments(); list)
     for (const auto& d : *list) docs.push_back({{"url", "automerge:" + d}});
   s["documents"] = docs;
-  std::cout << s.dump(2) << "\n";
+  std::cout << s.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
 void Register(CLI::App& app) {
