@@ -34,8 +34,8 @@ class BloomFilter {
   static constexpr uint32_t kBitsPerEntry = 10;
   static constexpr uint32_t kNumProbes = 7;
   // Largest probe count we accept from the wire. Automerge always sends 7;
-  // the cap keeps Contains() bounded against hostile input.
-  static constexpr uint32_t kMaxProbes = 256;
+  // the cap keeps Contains() cheap against hostile input.
+  static constexpr uint32_t kMaxProbes = 32;
 
   // A filter with no entries: contains nothing, encodes to zero bytes.
   BloomFilter() = default;

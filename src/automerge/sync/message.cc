@@ -91,6 +91,11 @@ Result<Message> DecodeMessage(ByteSpan bytes) {
   if (!have_count) return tl::unexpected(Context(have_count.error(), "have"));
   // Each have entry is at least two bytes (two zero counts).
   VUDO_TRY(CheckCount(*have_count, 2, reader, "have"));
+  if (*have_count > kMaxHaveEntries) {
+    return Err(ErrorCode::kInvalidArgument,
+               "sync message have: {} entries (at most {} accepted)",
+               *have_count, kMaxHaveEntries);
+  }
   message.have.reserve(*have_count);
   for (uint64_t i = 0; i < *have_count; ++i) {
     Have have;

@@ -60,11 +60,15 @@ struct Message {
   friend bool operator==(const Message&, const Message&) = default;
 };
 
+// Most `have` entries we accept in one message. Automerge sends at most
+// one; every entry costs a filter lookup per change when we answer.
+inline constexpr size_t kMaxHaveEntries = 16;
+
 // Decodes a message from an untrusted peer. Every count is checked against
 // the bytes that remain before anything is allocated. Errors:
 // kUnsupported (first byte is not 0x42/0x43), kTruncated, kOverflow,
-// kInvalidArgument (overlong LEB128, bad bloom filter); the message says
-// which field failed.
+// kInvalidArgument (overlong LEB128, bad bloom filter, more than
+// kMaxHaveEntries have entries); the message says which field failed.
 Result<Message> DecodeMessage(ByteSpan bytes);
 
 // Encodes a message the way automerge does (a present `flags` is written

@@ -151,6 +151,9 @@ TEST(SyncMessageTest, RejectsMalformedMessagesWithClearErrors) {
   ExpectRejected("42000001000500", ErrorCode::kTruncated);
   // A have entry with a bloom that is too short for its parameters.
   ExpectRejected("420000010004030a0700", ErrorCode::kTruncated);
+  // More have entries than we accept (automerge sends at most one).
+  ExpectRejected("420000" + std::string("11") + std::string(17 * 4, '0'),
+                 ErrorCode::kInvalidArgument);
   // Many have entries announced, few bytes.
   ExpectRejected("42000080800400", ErrorCode::kTruncated);
   // A change whose length runs past the end.
