@@ -29,6 +29,18 @@ Value Value::FromBytes(ByteSpan b) {
   r.bytes_.assign(b.begin(), b.end());
   return r;
 }
+Value Value::FromBytes(Bytes&& b) {
+  Value r;
+  r.type_ = Type::kBytes;
+  r.bytes_ = std::move(b);
+  return r;
+}
+Value Value::TextFromUtf8(Bytes&& utf8) {
+  Value r;
+  r.type_ = Type::kText;
+  r.bytes_ = std::move(utf8);
+  return r;
+}
 Value Value::Text(std::string_view s) {
   Value r;
   r.type_ = Type::kText;
@@ -121,6 +133,14 @@ namespace {
 bool IsValidUtf8(ByteSpan s) {
   size_t i = 0;
   while (i < s.size()) {
+    // ASCII fast path, 8 bytes at a time.
+    while (s.size() - i >= 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == s.size()) break;
     uint8_t c = s[i];
     if (c < 0x80) {
       ++i;
@@ -169,8 +189,51 @@ double HalfToDouble(uint16_t h) {
 
 class Decoder {
  public:
-  Decoder(ByteSpan data, const DecodeLimits& limits)
-      : reader_(data), limits_(limits) {}
+  // build = false validates and skips items without building values.
+  Decoder(ByteSpan data, const DecodeLimits& limits, bool build = true)
+      : data_(data), reader_(data), limits_(limits), build_(build) {}
+
+  // The entries of the map that spans all of the input, as raw key/value
+  // items (validated like DecodeAll).
+  Result<std::vector<RawEntry>> SplitTopMap() {
+    VUDO_TRY(CountItem());
+    VUDO_ASSIGN_OR_RETURN(Head h, ReadHead());
+    if (h.major != 5) {
+      return Err(ErrorCode::kInvalidArgument, "cbor: expected a map");
+    }
+    std::vector<RawEntry> out;
+    if (!h.indefinite) {
+      if (h.arg > reader_.remaining() / 2) {
+        return Err(ErrorCode::kTruncated,
+                   "cbor: map of {} entries but only {} bytes remain", h.arg,
+                   reader_.remaining());
+      }
+      VUDO_TRY(CheckCount(h.arg * 2));
+      out.reserve(size_t(h.arg));
+    }
+    for (uint64_t i = 0; h.indefinite || i < h.arg; ++i) {
+      if (h.indefinite) {
+        if (reader_.empty()) {
+          return Err(ErrorCode::kTruncated, "cbor: unterminated map");
+        }
+        if (AtBreak()) {
+          (void)reader_.ReadU8();
+          break;
+        }
+      }
+      size_t k0 = reader_.position();
+      VUDO_TRY(DecodeItem(1));
+      size_t k1 = reader_.position();
+      VUDO_TRY(DecodeItem(1));
+      size_t v1 = reader_.position();
+      out.push_back({data_.subspan(k0, k1 - k0), data_.subspan(k1, v1 - k1)});
+    }
+    if (!reader_.empty()) {
+      return Err(ErrorCode::kInvalidArgument,
+                 "cbor: {} trailing bytes after the item", reader_.remaining());
+    }
+    return out;
+  }
 
   Result<Value> DecodeAll() {
     VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(0));
@@ -279,17 +342,28 @@ class Decoder {
         return Value::Unsigned(h.arg);
       case 1:
         return Value::NegativeMinusOne(h.arg);
-      case 2: {
-        VUDO_ASSIGN_OR_RETURN(Bytes b, ReadString(h));
-        return Value::FromBytes(b);
-      }
+      case 2:
       case 3: {
+        if (!build_ && !h.indefinite) {  // validate in place, no copy
+          if (h.arg > reader_.remaining()) {
+            return Err(ErrorCode::kTruncated,
+                       "cbor: string of {} bytes but only {} remain", h.arg,
+                       reader_.remaining());
+          }
+          VUDO_ASSIGN_OR_RETURN(ByteSpan span, reader_.ReadSpan(size_t(h.arg)));
+          if (h.major == 3 && !IsValidUtf8(span)) {
+            return Err(ErrorCode::kInvalidArgument,
+                       "cbor: text string is not valid UTF-8");
+          }
+          return Value();
+        }
         VUDO_ASSIGN_OR_RETURN(Bytes b, ReadString(h));
+        if (h.major == 2) return Value::FromBytes(std::move(b));
         if (!IsValidUtf8(b)) {
           return Err(ErrorCode::kInvalidArgument,
                      "cbor: text string is not valid UTF-8");
         }
-        return Value::Text(AsString(b));
+        return Value::TextFromUtf8(std::move(b));
       }
       case 4: {
         std::vector<Value> items;
@@ -299,7 +373,7 @@ class Decoder {
               return Err(ErrorCode::kTruncated, "cbor: unterminated array");
             }
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            items.push_back(std::move(v));
+            if (build_) items.push_back(std::move(v));
           }
           (void)reader_.ReadU8();
         } else {
@@ -310,10 +384,10 @@ class Decoder {
                        h.arg, reader_.remaining());
           }
           VUDO_TRY(CheckCount(h.arg));
-          items.reserve(size_t(h.arg));
+          if (build_) items.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            items.push_back(std::move(v));
+            if (build_) items.push_back(std::move(v));
           }
         }
         return Value::Array(std::move(items));
@@ -327,7 +401,7 @@ class Decoder {
             }
             VUDO_ASSIGN_OR_RETURN(Value k, DecodeItem(depth + 1));
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            entries.emplace_back(std::move(k), std::move(v));
+            if (build_) entries.emplace_back(std::move(k), std::move(v));
           }
           (void)reader_.ReadU8();
         } else {
@@ -337,17 +411,18 @@ class Decoder {
                        h.arg, reader_.remaining());
           }
           VUDO_TRY(CheckCount(h.arg * 2));
-          entries.reserve(size_t(h.arg));
+          if (build_) entries.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value k, DecodeItem(depth + 1));
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            entries.emplace_back(std::move(k), std::move(v));
+            if (build_) entries.emplace_back(std::move(k), std::move(v));
           }
         }
         return Value::Map(std::move(entries));
       }
       case 6: {
         VUDO_ASSIGN_OR_RETURN(Value content, DecodeItem(depth + 1));
+        if (!build_) return Value();
         return Value::Tag(h.arg, std::move(content));
       }
       default:  // 7
@@ -380,8 +455,10 @@ class Decoder {
     }
   }
 
+  ByteSpan data_;
   ByteReader reader_;
   const DecodeLimits& limits_;
+  bool build_;
   size_t items_ = 0;
 };
 
@@ -478,6 +555,51 @@ void DiagnosticTo(const Value& v, std::string& out) {
 }
 
 }  // namespace
+
+Result<std::vector<RawEntry>> SplitMap(ByteSpan data,
+                                       const DecodeLimits& limits) {
+  if (data.size() > limits.max_input_bytes) {
+    return Err(ErrorCode::kOverflow, "cbor: input of {} bytes exceeds {}",
+               data.size(), limits.max_input_bytes);
+  }
+  if (data.empty()) return Err(ErrorCode::kTruncated, "cbor: empty input");
+  return Decoder(data, limits, /*build=*/false).SplitTopMap();
+}
+
+namespace {
+
+// The head of a definite-length string of `major` spanning all of `item`.
+std::optional<ByteSpan> PeekString(ByteSpan item, uint8_t major) {
+  if (item.empty() || (item[0] >> 5) != major) return std::nullopt;
+  uint8_t info = item[0] & 0x1F;
+  size_t head = 1;
+  uint64_t len = info;
+  if (info >= 24 && info <= 27) {
+    size_t n = size_t{1} << (info - 24);
+    if (item.size() < 1 + n) return std::nullopt;
+    len = 0;
+    for (size_t i = 0; i < n; ++i) len = (len << 8) | item[1 + i];
+    head += n;
+  } else if (info > 27) {
+    return std::nullopt;
+  }
+  if (len != item.size() - head) return std::nullopt;
+  return item.subspan(head);
+}
+
+}  // namespace
+
+std::optional<std::string_view> PeekText(ByteSpan item) {
+  auto s = PeekString(item, 3);
+  if (!s || !IsValidUtf8(*s)) return std::nullopt;
+  return AsString(*s);
+}
+
+std::optional<ByteSpan> PeekBytes(ByteSpan item) { return PeekString(item, 2); }
+
+bool IsNullOrUndefined(ByteSpan item) {
+  return item.size() == 1 && (item[0] == 0xF6 || item[0] == 0xF7);
+}
 
 Result<Value> Decode(ByteSpan data, const DecodeLimits& limits) {
   if (data.size() > limits.max_input_bytes) {

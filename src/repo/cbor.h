@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +58,10 @@ class Value {
   // Any int64 (chooses kUnsigned or kNegative).
   static Value Int(int64_t v);
   static Value FromBytes(ByteSpan b);
+  static Value FromBytes(Bytes&& b);
   static Value Text(std::string_view s);
+  // REQUIRES: utf8 is valid UTF-8.
+  static Value TextFromUtf8(Bytes&& utf8);
   static Value Array(std::vector<Value> items = {});
   static Value Map(std::vector<std::pair<Value, Value>> entries = {});
   static Value Tag(uint64_t tag, Value content);
@@ -122,6 +126,26 @@ struct DecodeLimits {
 
 // Decodes exactly one item spanning all of `data`.
 Result<Value> Decode(ByteSpan data, const DecodeLimits& limits = {});
+
+// Low-level access for decoders that map CBOR onto their own types without
+// building a Value tree (the message decoder's fast path).
+struct RawEntry {
+  ByteSpan key;    // one complete, validated item
+  ByteSpan value;  // one complete, validated item
+};
+// The entries of the map (definite or indefinite length) that spans all of
+// `data`, in wire order. Every key and value is validated exactly as Decode
+// would (limits included) but nothing is copied. kInvalidArgument "expected
+// a map" if the item is not a map.
+Result<std::vector<RawEntry>> SplitMap(ByteSpan data,
+                                       const DecodeLimits& limits = {});
+// The content of `item` if it is exactly one definite-length text string
+// (valid UTF-8) / byte string; nullopt otherwise (other types, indefinite
+// lengths: use Decode).
+std::optional<std::string_view> PeekText(ByteSpan item);
+std::optional<ByteSpan> PeekBytes(ByteSpan item);
+// True if `item` is exactly `null` or `undefined`.
+bool IsNullOrUndefined(ByteSpan item);
 
 // Appends the encoding of `v` (see the header comment for the choices).
 void Encode(const Value& v, Bytes& out);

@@ -14,6 +14,31 @@ namespace {
 // most 50; refuse long text before the quadratic base58 decoder sees it.
 constexpr size_t kMaxIdChars = 64;
 
+// base58check costs a quadratic base conversion and two SHA-256 per id, and
+// every sync message carries its document's id as text: remember the last
+// few conversions per thread (direct-mapped, 64 entries each way).
+struct CacheEntry {
+  std::array<uint8_t, DocumentId::kSize> bytes{};
+  std::string text;  // empty = unused
+};
+constexpr size_t kCacheSize = 64;
+
+size_t Slot(ByteSpan key) {
+  size_t h = 0;
+  for (uint8_t b : key) h = h * 31 + b;
+  return h % kCacheSize;
+}
+
+CacheEntry& TextCacheSlot(std::string_view text) {
+  thread_local std::array<CacheEntry, kCacheSize> cache;
+  return cache[Slot(AsBytes(text))];
+}
+
+CacheEntry& BytesCacheSlot(const std::array<uint8_t, DocumentId::kSize>& b) {
+  thread_local std::array<CacheEntry, kCacheSize> cache;
+  return cache[Slot(b)];
+}
+
 }  // namespace
 
 DocumentId DocumentId::Random() {
@@ -55,14 +80,24 @@ Result<DocumentId> DocumentId::Parse(std::string_view text) {
     return Err(ErrorCode::kInvalidArgument,
                "document id: {} characters is too long", id.size());
   }
+  CacheEntry& slot = TextCacheSlot(id);
+  if (!slot.text.empty() && slot.text == id) return DocumentId(slot.bytes);
   auto decoded = crypto::Base58CheckDecode(id);
   if (!decoded)
     return tl::unexpected(decoded.error().WithContext("document id"));
-  return FromBytes(*decoded);
+  VUDO_ASSIGN_OR_RETURN(DocumentId parsed, FromBytes(*decoded));
+  slot.bytes = parsed.bytes();
+  slot.text = std::string(id);
+  return parsed;
 }
 
 std::string DocumentId::ToString() const {
-  return crypto::Base58CheckEncode(bytes_);
+  CacheEntry& slot = BytesCacheSlot(bytes_);
+  if (slot.text.empty() || slot.bytes != bytes_) {
+    slot.bytes = bytes_;
+    slot.text = crypto::Base58CheckEncode(bytes_);
+  }
+  return slot.text;
 }
 
 std::string DocumentId::ToUrl() const {

@@ -22,6 +22,22 @@ Result<Bytes> EncodeFrame(ByteSpan message, size_t max_frame) {
   return out;
 }
 
+Status AppendMessageFrame(Bytes& out, const Message& message,
+                          size_t max_frame) {
+  size_t start = out.size();
+  AppendU32BE(out, 0);
+  EncodeMessageTo(message, out);
+  size_t len = out.size() - start - kFrameHeaderBytes;
+  if (len > max_frame || len > UINT32_MAX) {
+    out.resize(start);
+    return Err(ErrorCode::kOverflow,
+               "frame: message of {} bytes exceeds the limit of {} bytes", len,
+               max_frame);
+  }
+  for (int i = 0; i < 4; ++i) out[start + i] = uint8_t(len >> (24 - 8 * i));
+  return Ok();
+}
+
 Status FrameDecoder::CheckHeader() {
   if (error_) return tl::unexpected(*error_);
   if (buffered() < kFrameHeaderBytes) return Ok();

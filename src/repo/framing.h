@@ -34,6 +34,10 @@ Status AppendFrame(Bytes& out, ByteSpan message,
                    size_t max_frame = kMaxMessageBytes);
 Result<Bytes> EncodeFrame(ByteSpan message,
                           size_t max_frame = kMaxMessageBytes);
+// Appends header + the message's CBOR, encoded in place (no intermediate
+// buffer). kOverflow (and `out` unchanged) if the encoding exceeds max_frame.
+Status AppendMessageFrame(Bytes& out, const Message& message,
+                          size_t max_frame = kMaxMessageBytes);
 
 class FrameDecoder {
  public:

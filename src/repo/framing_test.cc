@@ -23,6 +23,20 @@ TEST(FramingTest, EncodesU32BigEndianPrefix) {
   EXPECT_EQ(big.error().code, ErrorCode::kOverflow);
 }
 
+TEST(FramingTest, AppendMessageFrameEncodesInPlace) {
+  SyncMessage m{"a", "b", DocumentId(), Bytes(300, 7)};
+  Bytes out = {0xEE};  // existing content is kept
+  ASSERT_TRUE(AppendMessageFrame(out, m));
+  Bytes expected = {0xEE};
+  ASSERT_TRUE(AppendFrame(expected, m.Encode()));
+  EXPECT_EQ(out, expected);
+  // Too large for the cap: refused, buffer unchanged.
+  auto st = AppendMessageFrame(out, m, 100);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kOverflow);
+  EXPECT_EQ(out, expected);
+}
+
 TEST(FramingTest, DecodesFramesSplitAnywhere) {
   std::vector<Bytes> bodies = {Body(1, 1), Body(0, 0), Body(5000, 3),
                                Body(70000, 9), Body(3, 4)};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 
 namespace vudo::repo {
 namespace {
@@ -93,67 +94,138 @@ void MetadataField(Bytes& out, const PeerMetadata& m) {
   }
 }
 
-Bytes Start(size_t fields, std::string_view type, size_t reserve = 64) {
-  Bytes out;
-  out.reserve(reserve);
+void Start(Bytes& out, size_t fields, std::string_view type,
+           size_t reserve = 64) {
+  out.reserve(out.size() + reserve);
   MapHead(out, fields);
   TextField(out, "type", type);
-  return out;
 }
 
 // ---- decoding
+//
+// The top-level map is split into raw entries (validated, nothing copied);
+// hot fields (ids, data, type) are read straight from their bytes, anything
+// nested or unusual (arrays, maps, indefinite lengths, tags) through a small
+// cbor::Value.
 
-// Typed access to the fields of one decoded message map.
+using cbor::RawEntry;
+
+tl::unexpected<Error> MissingField(std::string_view type,
+                                   std::string_view key) {
+  return Err(ErrorCode::kInvalidArgument,
+             "{} message: required field \"{}\" is missing", type, key);
+}
+tl::unexpected<Error> MistypedField(std::string_view type, std::string_view key,
+                                    std::string_view expected) {
+  return Err(ErrorCode::kInvalidArgument, "{} message: field \"{}\" must be {}",
+             type, key, expected);
+}
+
+Result<std::vector<std::string>> TextArrayOf(const cbor::Value& v,
+                                             std::string_view type,
+                                             std::string_view key) {
+  if (v.type() != cbor::Value::Type::kArray) {
+    return MistypedField(type, key, "an array of text strings");
+  }
+  std::vector<std::string> out;
+  out.reserve(v.items().size());
+  for (const auto& item : v.items()) {
+    if (item.type() != cbor::Value::Type::kText) {
+      return MistypedField(type, key, "an array of text strings");
+    }
+    out.emplace_back(item.text());
+  }
+  return out;
+}
+
+// A field of a nested map: nullptr when absent, null or undefined.
+const cbor::Value* NestedField(const cbor::Value& map, std::string_view key) {
+  const cbor::Value* v = map.Find(key);
+  return v == nullptr || v->is_null_or_undefined() ? nullptr : v;
+}
+
 class Fields {
  public:
-  Fields(cbor::Value& map, std::string_view type) : map_(map), type_(type) {}
+  Fields(std::vector<RawEntry> entries, std::string_view type)
+      : entries_(std::move(entries)), type_(type) {}
 
-  // The value of `key`, or nullptr when absent, null or undefined.
-  cbor::Value* Get(std::string_view key) {
-    cbor::Value* v = map_.Find(key);
-    if (v == nullptr || v->is_null_or_undefined()) return nullptr;
-    return v;
-  }
-
-  tl::unexpected<Error> Missing(std::string_view key) const {
-    return Err(ErrorCode::kInvalidArgument,
-               "{} message: required field \"{}\" is missing", type_, key);
-  }
-  tl::unexpected<Error> Mistyped(std::string_view key,
-                                 std::string_view expected) const {
-    return Err(ErrorCode::kInvalidArgument,
-               "{} message: field \"{}\" must be {}", type_, key, expected);
-  }
-
-  Result<std::optional<std::string>> OptionalText(std::string_view key) {
-    cbor::Value* v = Get(key);
-    if (v == nullptr) return std::optional<std::string>();
-    if (v->type() != cbor::Value::Type::kText) {
-      return Mistyped(key, "a text string");
+  // Resolves the entries' keys (only text keys can match a field).
+  Status Index() {
+    keys_.reserve(entries_.size());
+    for (const RawEntry& e : entries_) {
+      if (auto k = cbor::PeekText(e.key)) {
+        keys_.push_back(*k);
+        continue;
+      }
+      VUDO_ASSIGN_OR_RETURN(cbor::Value k, cbor::Decode(e.key));
+      if (k.type() == cbor::Value::Type::kText) {
+        owned_keys_.emplace_back(k.text());
+        keys_.push_back(owned_keys_.back());
+      } else {
+        keys_.push_back(std::nullopt);
+      }
     }
-    return std::optional<std::string>(std::string(v->text()));
+    return Ok();
   }
 
-  Result<std::string> Text(std::string_view key) {
+  // The raw value of the first entry named `key`; nullptr when absent, null
+  // or undefined.
+  const RawEntry* Get(std::string_view key) const {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (keys_[i] && *keys_[i] == key) {
+        return cbor::IsNullOrUndefined(entries_[i].value) ? nullptr
+                                                          : &entries_[i];
+      }
+    }
+    return nullptr;
+  }
+
+  Result<std::optional<std::string>> OptionalText(std::string_view key) const {
+    const RawEntry* e = Get(key);
+    if (e == nullptr) return std::optional<std::string>();
+    if (auto t = cbor::PeekText(e->value)) {
+      return std::optional<std::string>(std::string(*t));
+    }
+    VUDO_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(e->value));
+    if (v.type() != cbor::Value::Type::kText) {
+      return MistypedField(type_, key, "a text string");
+    }
+    return std::optional<std::string>(std::string(v.text()));
+  }
+
+  Result<std::string> Text(std::string_view key) const {
     VUDO_ASSIGN_OR_RETURN(auto s, OptionalText(key));
-    if (!s) return Missing(key);
+    if (!s) return MissingField(type_, key);
     return std::move(*s);
   }
 
-  Result<Bytes> Data(std::string_view key) {
-    cbor::Value* v = Get(key);
-    if (v == nullptr) return Missing(key);
+  // REQUIRES: the last read of this Fields when it owns its input (the
+  // bytes are then moved to the front of that buffer, which is handed out).
+  Result<Bytes> Data(std::string_view key) const {
+    const RawEntry* e = Get(key);
+    if (e == nullptr) return MissingField(type_, key);
+    if (auto b = cbor::PeekBytes(e->value)) {
+      if (owned_ == nullptr) return ToBytes(*b);
+      Bytes& frame = *owned_;
+      size_t offset = size_t(b->data() - frame.data());
+      size_t len = b->size();
+      std::memmove(frame.data(), frame.data() + offset, len);
+      frame.resize(len);
+      return std::move(frame);
+    }
+    VUDO_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(e->value));
+    cbor::Value* inner = &v;
     // Tolerate cbor-x's tagged Uint8Array (tag 64) as well.
-    if (v->type() == cbor::Value::Type::kTag && v->uint() == 64) {
-      v = &v->mutable_items()[0];
+    if (v.type() == cbor::Value::Type::kTag && v.uint() == 64) {
+      inner = &v.mutable_items()[0];
     }
-    if (v->type() != cbor::Value::Type::kBytes) {
-      return Mistyped(key, "a byte string");
+    if (inner->type() != cbor::Value::Type::kBytes) {
+      return MistypedField(type_, key, "a byte string");
     }
-    return std::move(v->mutable_bytes());
+    return std::move(inner->mutable_bytes());
   }
 
-  Result<DocumentId> DocId() {
+  Result<DocumentId> DocId() const {
     VUDO_ASSIGN_OR_RETURN(std::string text, Text("documentId"));
     auto id = DocumentId::Parse(text);
     if (!id) {
@@ -163,65 +235,104 @@ class Fields {
     return *id;
   }
 
-  Result<uint64_t> Uint(std::string_view key) {
-    cbor::Value* v = Get(key);
-    if (v == nullptr) return Missing(key);
-    auto n = v->AsUint(key);
-    if (!n) return Mistyped(key, "a non-negative integer");
+  Result<uint64_t> Uint(std::string_view key) const {
+    const RawEntry* e = Get(key);
+    if (e == nullptr) return MissingField(type_, key);
+    VUDO_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(e->value));
+    auto n = v.AsUint(key);
+    if (!n) return MistypedField(type_, key, "a non-negative integer");
     return *n;
   }
 
-  Result<std::optional<std::vector<std::string>>> OptionalTextArray(
-      std::string_view key) {
-    cbor::Value* v = Get(key);
-    if (v == nullptr) return std::optional<std::vector<std::string>>();
-    return TextArrayOf(*v, key);
+  // A nested item as a cbor::Value, or nullopt when absent/null/undefined.
+  Result<std::optional<cbor::Value>> Nested(std::string_view key) const {
+    const RawEntry* e = Get(key);
+    if (e == nullptr) return std::optional<cbor::Value>();
+    VUDO_ASSIGN_OR_RETURN(cbor::Value v, cbor::Decode(e->value));
+    return std::optional<cbor::Value>(std::move(v));
   }
 
-  Result<std::vector<std::string>> TextArrayOf(const cbor::Value& v,
-                                               std::string_view key) {
-    if (v.type() != cbor::Value::Type::kArray) {
-      return Mistyped(key, "an array of text strings");
-    }
-    std::vector<std::string> out;
-    out.reserve(v.items().size());
-    for (const auto& item : v.items()) {
-      if (item.type() != cbor::Value::Type::kText) {
-        return Mistyped(key, "an array of text strings");
-      }
-      out.emplace_back(item.text());
-    }
-    return out;
+  Result<std::optional<std::vector<std::string>>> OptionalTextArray(
+      std::string_view key) const {
+    VUDO_ASSIGN_OR_RETURN(auto v, Nested(key));
+    if (!v) return std::optional<std::vector<std::string>>();
+    VUDO_ASSIGN_OR_RETURN(auto list, TextArrayOf(*v, type_, key));
+    return std::optional<std::vector<std::string>>(std::move(list));
   }
 
   // "peerMetadata" (what automerge-repo sends) or "metadata" (the name in the
   // websocket adapter's protocol description).
-  Result<std::optional<PeerMetadata>> Metadata() {
+  Result<std::optional<PeerMetadata>> Metadata() const {
     std::string_view key = "peerMetadata";
-    cbor::Value* v = Get(key);
-    if (v == nullptr) {
+    VUDO_ASSIGN_OR_RETURN(auto v, Nested(key));
+    if (!v) {
       key = "metadata";
-      v = Get(key);
+      VUDO_ASSIGN_OR_RETURN(v, Nested(key));
     }
-    if (v == nullptr) return std::optional<PeerMetadata>();
-    if (v->type() != cbor::Value::Type::kMap) return Mistyped(key, "a map");
-    Fields inner(*v, type_);
+    if (!v) return std::optional<PeerMetadata>();
+    if (v->type() != cbor::Value::Type::kMap) {
+      return MistypedField(type_, key, "a map");
+    }
     PeerMetadata m;
-    VUDO_ASSIGN_OR_RETURN(m.storage_id, inner.OptionalText("storageId"));
-    if (cbor::Value* e = inner.Get("isEphemeral")) {
-      if (!e->is_bool()) return Mistyped("isEphemeral", "a boolean");
+    if (const cbor::Value* s = NestedField(*v, "storageId")) {
+      if (s->type() != cbor::Value::Type::kText) {
+        return MistypedField(type_, "storageId", "a text string");
+      }
+      m.storage_id = std::string(s->text());
+    }
+    if (const cbor::Value* e = NestedField(*v, "isEphemeral")) {
+      if (!e->is_bool())
+        return MistypedField(type_, "isEphemeral", "a boolean");
       m.is_ephemeral = e->as_bool();
     }
     return std::optional<PeerMetadata>(std::move(m));
   }
 
+  Result<std::vector<RemoteHeads>> NewHeads() const {
+    VUDO_ASSIGN_OR_RETURN(auto v, Nested("newHeads"));
+    if (!v) return MissingField(type_, "newHeads");
+    if (v->type() != cbor::Value::Type::kMap) {
+      return MistypedField(type_, "newHeads", "a map from storage id to heads");
+    }
+    std::vector<RemoteHeads> out;
+    for (const auto& [key, value] : v->entries()) {
+      if (key.type() != cbor::Value::Type::kText ||
+          value.type() != cbor::Value::Type::kMap) {
+        return MistypedField(type_, "newHeads",
+                             "a map from storage id to {heads, timestamp}");
+      }
+      RemoteHeads rh;
+      rh.storage_id = std::string(key.text());
+      const cbor::Value* list = NestedField(value, "heads");
+      if (list == nullptr) return MissingField(type_, "newHeads.heads");
+      VUDO_ASSIGN_OR_RETURN(rh.heads,
+                            TextArrayOf(*list, type_, "newHeads.heads"));
+      const cbor::Value* ts = NestedField(value, "timestamp");
+      if (ts == nullptr) return MissingField(type_, "newHeads.timestamp");
+      auto n = ts->AsUint("timestamp");
+      if (!n) {
+        return MistypedField(type_, "newHeads.timestamp",
+                             "a non-negative integer");
+      }
+      rh.timestamp = *n;
+      out.push_back(std::move(rh));
+    }
+    return out;
+  }
+
+  void set_type(std::string_view type) { type_ = type; }
+  // The buffer the entries point into, when the caller gave it away.
+  void set_owned(Bytes* frame) { owned_ = frame; }
+
  private:
-  cbor::Value& map_;
+  std::vector<RawEntry> entries_;
+  std::vector<std::optional<std::string_view>> keys_;
+  std::deque<std::string> owned_keys_;  // stable addresses for keys_
   std::string_view type_;
+  Bytes* owned_ = nullptr;
 };
 
-Result<Message> DecodeTyped(cbor::Value& map, std::string_view type) {
-  Fields f(map, type);
+Result<Message> DecodeTyped(const Fields& f, std::string_view type) {
   if (type == JoinMessage::kType) {
     JoinMessage m;
     VUDO_ASSIGN_OR_RETURN(m.sender_id, f.Text("senderId"));
@@ -249,7 +360,7 @@ Result<Message> DecodeTyped(cbor::Value& map, std::string_view type) {
     VUDO_ASSIGN_OR_RETURN(sender, f.Text("senderId"));
     VUDO_ASSIGN_OR_RETURN(target, f.Text("targetId"));
     VUDO_ASSIGN_OR_RETURN(DocumentId doc, f.DocId());
-    VUDO_ASSIGN_OR_RETURN(Bytes data, f.Data("data"));
+    VUDO_ASSIGN_OR_RETURN(Bytes data, f.Data("data"));  // last: see Data()
     if (type == RequestMessage::kType) {
       return RequestMessage{std::move(sender), std::move(target), doc,
                             std::move(data)};
@@ -271,7 +382,7 @@ Result<Message> DecodeTyped(cbor::Value& map, std::string_view type) {
     VUDO_ASSIGN_OR_RETURN(m.document_id, f.DocId());
     VUDO_ASSIGN_OR_RETURN(m.count, f.Uint("count"));
     VUDO_ASSIGN_OR_RETURN(m.session_id, f.Text("sessionId"));
-    VUDO_ASSIGN_OR_RETURN(m.data, f.Data("data"));
+    VUDO_ASSIGN_OR_RETURN(m.data, f.Data("data"));  // last: may move the input
     return m;
   }
   if (type == RemoteSubscriptionChangeMessage::kType) {
@@ -287,33 +398,7 @@ Result<Message> DecodeTyped(cbor::Value& map, std::string_view type) {
     VUDO_ASSIGN_OR_RETURN(m.sender_id, f.Text("senderId"));
     VUDO_ASSIGN_OR_RETURN(m.target_id, f.Text("targetId"));
     VUDO_ASSIGN_OR_RETURN(m.document_id, f.DocId());
-    cbor::Value* heads = f.Get("newHeads");
-    if (heads == nullptr) return f.Missing("newHeads");
-    if (heads->type() != cbor::Value::Type::kMap) {
-      return f.Mistyped("newHeads", "a map from storage id to heads");
-    }
-    for (auto& [key, value] : heads->mutable_entries()) {
-      if (key.type() != cbor::Value::Type::kText ||
-          value.type() != cbor::Value::Type::kMap) {
-        return f.Mistyped("newHeads",
-                          "a map from storage id to {heads, timestamp}");
-      }
-      Fields entry(value, type);
-      RemoteHeads rh;
-      rh.storage_id = std::string(key.text());
-      cbor::Value* list = entry.Get("heads");
-      if (list == nullptr) return entry.Missing("newHeads.heads");
-      VUDO_ASSIGN_OR_RETURN(rh.heads,
-                            entry.TextArrayOf(*list, "newHeads.heads"));
-      cbor::Value* ts = entry.Get("timestamp");
-      if (ts == nullptr) return entry.Missing("newHeads.timestamp");
-      auto n = ts->AsUint("timestamp");
-      if (!n) {
-        return entry.Mistyped("newHeads.timestamp", "a non-negative integer");
-      }
-      rh.timestamp = *n;
-      m.new_heads.push_back(std::move(rh));
-    }
+    VUDO_ASSIGN_OR_RETURN(m.new_heads, f.NewHeads());
     return m;
   }
   if (type == ErrorMessage::kType) {
@@ -331,76 +416,112 @@ Result<Message> DecodeTyped(cbor::Value& map, std::string_view type) {
 
 }  // namespace
 
-Bytes JoinMessage::Encode() const {
-  Bytes out = Start(2 + size_t(peer_metadata.has_value()) +
-                        supported_protocol_versions.has_value(),
-                    kType);
+void JoinMessage::EncodeTo(Bytes& out) const {
+  Start(out,
+        2 + size_t(peer_metadata.has_value()) +
+            supported_protocol_versions.has_value(),
+        kType);
   TextField(out, "senderId", sender_id);
   if (peer_metadata) MetadataField(out, *peer_metadata);
   if (supported_protocol_versions) {
     Text(out, "supportedProtocolVersions");
     TextArray(out, *supported_protocol_versions);
   }
+}
+
+Bytes JoinMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes PeerMessage::Encode() const {
-  Bytes out = Start(4 + size_t(peer_metadata.has_value()), kType);
+void PeerMessage::EncodeTo(Bytes& out) const {
+  Start(out, 4 + size_t(peer_metadata.has_value()), kType);
   TextField(out, "senderId", sender_id);
   if (peer_metadata) MetadataField(out, *peer_metadata);
   TextField(out, "selectedProtocolVersion", selected_protocol_version);
   TextField(out, "targetId", target_id);
+}
+
+Bytes PeerMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes LeaveMessage::Encode() const {
-  Bytes out = Start(2, kType);
+void LeaveMessage::EncodeTo(Bytes& out) const {
+  Start(out, 2, kType);
   TextField(out, "senderId", sender_id);
+}
+
+Bytes LeaveMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
 // automerge-repo's DocSynchronizer builds {type, targetId, documentId, data}
 // for a request and {type, targetId, data, documentId} for a sync message;
 // the network subsystem then appends senderId.
-Bytes RequestMessage::Encode() const {
-  Bytes out = Start(5, kType, 128 + data.size());
+void RequestMessage::EncodeTo(Bytes& out) const {
+  Start(out, 5, kType, 128 + data.size());
   TextField(out, "targetId", target_id);
   TextField(out, "documentId", document_id.ToString());
   BytesField(out, "data", data);
   TextField(out, "senderId", sender_id);
+}
+
+Bytes RequestMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
+}
+
+void SyncMessage::EncodeTo(Bytes& out) const {
+  Start(out, 5, kType, 128 + data.size());
+  TextField(out, "targetId", target_id);
+  BytesField(out, "data", data);
+  TextField(out, "documentId", document_id.ToString());
+  TextField(out, "senderId", sender_id);
 }
 
 Bytes SyncMessage::Encode() const {
-  Bytes out = Start(5, kType, 128 + data.size());
-  TextField(out, "targetId", target_id);
-  BytesField(out, "data", data);
-  TextField(out, "documentId", document_id.ToString());
-  TextField(out, "senderId", sender_id);
+  Bytes out;
+  EncodeTo(out);
   return out;
+}
+
+void DocUnavailableMessage::EncodeTo(Bytes& out) const {
+  Start(out, 4, kType);
+  TextField(out, "documentId", document_id.ToString());
+  TextField(out, "targetId", target_id);
+  TextField(out, "senderId", sender_id);
 }
 
 Bytes DocUnavailableMessage::Encode() const {
-  Bytes out = Start(4, kType);
-  TextField(out, "documentId", document_id.ToString());
-  TextField(out, "targetId", target_id);
-  TextField(out, "senderId", sender_id);
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes EphemeralMessage::Encode() const {
-  Bytes out = Start(7, kType, 160 + data.size());
+void EphemeralMessage::EncodeTo(Bytes& out) const {
+  Start(out, 7, kType, 160 + data.size());
   TextField(out, "targetId", target_id);
   TextField(out, "documentId", document_id.ToString());
   BytesField(out, "data", data);
   UintField(out, "count", count);
   TextField(out, "sessionId", session_id);
   TextField(out, "senderId", sender_id);
+}
+
+Bytes EphemeralMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes RemoteSubscriptionChangeMessage::Encode() const {
-  Bytes out = Start(3 + size_t(add.has_value()) + remove.has_value(), kType);
+void RemoteSubscriptionChangeMessage::EncodeTo(Bytes& out) const {
+  Start(out, 3 + size_t(add.has_value()) + remove.has_value(), kType);
   TextField(out, "targetId", target_id);
   if (add) {
     Text(out, "add");
@@ -411,11 +532,16 @@ Bytes RemoteSubscriptionChangeMessage::Encode() const {
     TextArray(out, *remove);
   }
   TextField(out, "senderId", sender_id);
+}
+
+Bytes RemoteSubscriptionChangeMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes RemoteHeadsChangedMessage::Encode() const {
-  Bytes out = Start(5, kType, 256);
+void RemoteHeadsChangedMessage::EncodeTo(Bytes& out) const {
+  Start(out, 5, kType, 256);
   TextField(out, "targetId", target_id);
   TextField(out, "documentId", document_id.ToString());
   Text(out, "newHeads");
@@ -428,15 +554,24 @@ Bytes RemoteHeadsChangedMessage::Encode() const {
     UintField(out, "timestamp", rh.timestamp);
   }
   TextField(out, "senderId", sender_id);
+}
+
+Bytes RemoteHeadsChangedMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
-Bytes ErrorMessage::Encode() const {
-  Bytes out =
-      Start(2 + size_t(sender_id.has_value()) + target_id.has_value(), kType);
+void ErrorMessage::EncodeTo(Bytes& out) const {
+  Start(out, 2 + size_t(sender_id.has_value()) + target_id.has_value(), kType);
   if (sender_id) TextField(out, "senderId", *sender_id);
   TextField(out, "message", message);
   if (target_id) TextField(out, "targetId", *target_id);
+}
+
+Bytes ErrorMessage::Encode() const {
+  Bytes out;
+  EncodeTo(out);
   return out;
 }
 
@@ -446,6 +581,10 @@ std::string_view MessageType(const Message& m) {
 
 Bytes EncodeMessage(const Message& m) {
   return std::visit([](const auto& msg) { return msg.Encode(); }, m);
+}
+
+void EncodeMessageTo(const Message& m, Bytes& out) {
+  std::visit([&out](const auto& msg) { msg.EncodeTo(out); }, m);
 }
 
 cbor::Value MessageToCbor(const Message& m) {
@@ -459,29 +598,43 @@ Result<Message> MessageFromCbor(cbor::Value v) {
   if (v.type() != cbor::Value::Type::kMap) {
     return Err(ErrorCode::kInvalidArgument, "message: not a CBOR map");
   }
-  const cbor::Value* type = v.Find("type");
-  if (type == nullptr) {
-    return Err(ErrorCode::kInvalidArgument, "message: no \"type\" field");
-  }
-  if (type->type() != cbor::Value::Type::kText) {
-    return Err(ErrorCode::kInvalidArgument,
-               "message: \"type\" must be a text string");
-  }
-  std::string type_name(type->text());
-  return DecodeTyped(v, type_name);
+  return DecodeMessage(cbor::Encode(v));
 }
 
-Result<Message> DecodeMessage(ByteSpan data, size_t max_bytes) {
+namespace {
+
+Result<Message> Decode(ByteSpan data, size_t max_bytes, Bytes* owned) {
   if (data.size() > max_bytes) {
     return Err(ErrorCode::kOverflow,
                "message of {} bytes exceeds the limit of {} bytes", data.size(),
                max_bytes);
   }
+  if (!data.empty() && (data[0] >> 5) != 5) {
+    return Err(ErrorCode::kInvalidArgument, "message: not a CBOR map");
+  }
   cbor::DecodeLimits limits;
   limits.max_input_bytes = max_bytes;
-  auto v = cbor::Decode(data, limits);
-  if (!v) return tl::unexpected(v.error().WithContext("message"));
-  return MessageFromCbor(std::move(*v));
+  auto entries = cbor::SplitMap(data, limits);
+  if (!entries) return tl::unexpected(entries.error().WithContext("message"));
+  Fields fields(std::move(*entries), "untyped");
+  VUDO_TRY(fields.Index());
+  VUDO_ASSIGN_OR_RETURN(auto type, fields.OptionalText("type"));
+  if (!type) {
+    return Err(ErrorCode::kInvalidArgument, "message: no \"type\" field");
+  }
+  fields.set_type(*type);
+  fields.set_owned(owned);
+  return DecodeTyped(fields, *type);
+}
+
+}  // namespace
+
+Result<Message> DecodeMessage(ByteSpan data, size_t max_bytes) {
+  return Decode(data, max_bytes, nullptr);
+}
+
+Result<Message> DecodeMessage(Bytes&& frame, size_t max_bytes) {
+  return Decode(frame, max_bytes, &frame);
 }
 
 std::optional<std::string> SelectProtocolVersion(const JoinMessage& join) {

@@ -68,6 +68,8 @@ struct JoinMessage {
   std::optional<std::vector<std::string>> supported_protocol_versions;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const JoinMessage&, const JoinMessage&) = default;
 };
 
@@ -80,6 +82,8 @@ struct PeerMessage {
   std::string selected_protocol_version;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const PeerMessage&, const PeerMessage&) = default;
 };
 
@@ -89,6 +93,8 @@ struct LeaveMessage {
   PeerId sender_id;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const LeaveMessage&, const LeaveMessage&) = default;
 };
 
@@ -102,6 +108,8 @@ struct RequestMessage {
   Bytes data;  // an Automerge sync message
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const RequestMessage&,
                          const RequestMessage&) = default;
 };
@@ -114,6 +122,8 @@ struct SyncMessage {
   Bytes data;  // an Automerge sync message
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const SyncMessage&, const SyncMessage&) = default;
 };
 
@@ -125,6 +135,8 @@ struct DocUnavailableMessage {
   DocumentId document_id;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const DocUnavailableMessage&,
                          const DocUnavailableMessage&) = default;
 };
@@ -141,6 +153,8 @@ struct EphemeralMessage {
   Bytes data;  // in practice CBOR chosen by the application
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const EphemeralMessage&,
                          const EphemeralMessage&) = default;
 };
@@ -154,6 +168,8 @@ struct RemoteSubscriptionChangeMessage {
   std::optional<std::vector<StorageId>> remove;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const RemoteSubscriptionChangeMessage&,
                          const RemoteSubscriptionChangeMessage&) = default;
 };
@@ -174,6 +190,8 @@ struct RemoteHeadsChangedMessage {
   std::vector<RemoteHeads> new_heads;  // "newHeads", in wire order
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const RemoteHeadsChangedMessage&,
                          const RemoteHeadsChangedMessage&) = default;
 };
@@ -186,6 +204,8 @@ struct ErrorMessage {
   std::string message;
   // CBOR bytes (see the header comment).
   Bytes Encode() const;
+  // Appends them to `out`.
+  void EncodeTo(Bytes& out) const;
   friend bool operator==(const ErrorMessage&, const ErrorMessage&) = default;
 };
 
@@ -201,9 +221,16 @@ std::string_view MessageType(const Message& m);
 cbor::Value MessageToCbor(const Message& m);
 // CBOR bytes of a message.
 Bytes EncodeMessage(const Message& m);
+// Appends them to `out` (reuse one buffer to avoid an allocation per message).
+void EncodeMessageTo(const Message& m, Bytes& out);
 
 // Decodes a message from untrusted bytes; see the header comment for errors.
 Result<Message> DecodeMessage(ByteSpan data,
+                              size_t max_bytes = kMaxMessageBytes);
+// The same, consuming the buffer (e.g. a frame from FrameDecoder): the
+// `data` of a sync/request/ephemeral message then reuses it instead of being
+// copied. The buffer is unspecified afterwards.
+Result<Message> DecodeMessage(Bytes&& frame,
                               size_t max_bytes = kMaxMessageBytes);
 // Decodes a message from an already decoded CBOR value (consumed: byte
 // strings are moved out).

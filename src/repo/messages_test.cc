@@ -115,6 +115,10 @@ TEST(MessagesTest, DecodesReferenceBytesAndReencodesIdentically) {
       ++identical;
       EXPECT_EQ(HexEncode(again), v["cbor"].get<std::string>()) << name;
     }
+    // Decoding from an owned buffer (data reuses it) gives the same.
+    auto owned = DecodeMessage(Bytes(bytes));
+    ASSERT_TRUE(owned) << name;
+    EXPECT_TRUE(*owned == *msg) << name;
     // Whatever vudo writes decodes to the same message.
     auto round = DecodeMessage(again);
     ASSERT_TRUE(round) << name;
