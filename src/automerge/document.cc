@@ -1089,20 +1089,27 @@ nlohmann::json ScalarJson(const ScalarValue& v) {
 
 }  // namespace
 
-nlohmann::json Document::ToJson(ObjId obj) const {
-  const Obj* o = impl_->FindObj(obj.counter == 0 ? kRoot : obj);
-  if (!o) return nullptr;
+namespace {
+
+// Deeper nesting than this is materialized as null (hostile documents can
+// nest objects arbitrarily deep; recursion must stay bounded).
+constexpr int kMaxJsonDepth = 1000;
+
+nlohmann::json JsonOf(const Document& doc, const Document::Impl& impl,
+                      ObjId obj, int depth) {
+  const Obj* o = impl.FindObj(obj.counter == 0 ? kRoot : obj);
+  if (!o || depth > kMaxJsonDepth) return nullptr;
   auto value_json = [&](const Op& op) -> nlohmann::json {
-    Value v = impl_->ToValue(op);
-    if (v.is_object) return ToJson(v.obj);
+    Value v = impl.ToValue(op);
+    if (v.is_object) return JsonOf(doc, impl, v.obj, depth + 1);
     return ScalarJson(v.scalar);
   };
-  if (o->type == ObjType::kText) return Text(obj);
+  if (o->type == ObjType::kText) return doc.Text(obj);
   if (o->type == ObjType::kList) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& b : o->blocks)
       for (const Elem* e : b->elems)
-        if (e->width) arr.push_back(value_json(*impl_->Winner(*e)));
+        if (e->width) arr.push_back(value_json(*impl.Winner(*e)));
     return arr;
   }
   nlohmann::json m = nlohmann::json::object();
@@ -1113,6 +1120,12 @@ nlohmann::json Document::ToJson(ObjId obj) const {
     if (win) m[k] = value_json(*win);
   }
   return m;
+}
+
+}  // namespace
+
+nlohmann::json Document::ToJson(ObjId obj) const {
+  return JsonOf(*this, *impl_, obj, 0);
 }
 
 std::string Document::ExportId(OpId id) const {
