@@ -303,6 +303,7 @@ void EndpointImpl::Pump() {
   if (shut_ || in_pump_) return;
   in_pump_ = true;
   uint64_t now = Now();
+  engine_->HandleTimeout(now);  // only connections whose timers expired
   for (int round = 0; round < 64; ++round) {
     if (!send_blocked_) engine_->Send(now, sink_);
     auto events = engine_->TakeEvents();
@@ -331,12 +332,16 @@ void EndpointImpl::ArmTimer() {
     SchedulePump();
     return;
   }
-  if (e == timer_at_) return;
-  timer_at_ = e;
-  if (e == UINT64_MAX) {
-    timer_.cancel();
+  if (e == UINT64_MAX) return;  // an armed timer just fires spuriously
+  if (e <= Now()) {
+    SchedulePump();
     return;
   }
+  // Re-arming costs a timerfd_settime syscall (pacing moves the expiry on
+  // every send): keep an armed timer that fires no later than needed; its
+  // handler re-evaluates.
+  if (timer_at_ <= e) return;
+  timer_at_ = e;
   timer_.expires_at(std::chrono::steady_clock::time_point(
       std::chrono::nanoseconds(static_cast<int64_t>(e))));
   timer_.async_wait(
@@ -344,7 +349,6 @@ void EndpointImpl::ArmTimer() {
         auto self = w.lock();
         if (!self || self->shut_ || ec) return;
         if (self->timer_at_ == e) self->timer_at_ = UINT64_MAX;
-        self->engine_->HandleTimeout(Now());
         self->Pump();
       });
 }

@@ -558,9 +558,12 @@ void QuicConnection::Fail(int rv, uint64_t now) {
   }
   ngtcp2_connection_close_error ccerr;
   ngtcp2_connection_close_error_default(&ccerr);
+  // ccerr points into `reason` (ngtcp2 does not copy it): it must live
+  // until WriteClose below.
+  std::string reason;
   if (rv == NGTCP2_ERR_CRYPTO) {
     uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
-    std::string reason = verify_error_;
+    reason = verify_error_;
     if (reason.empty()) {
       int tls_err = ngtcp2_conn_get_tls_error(conn_);
       reason = tls_err ? gnutls_strerror(tls_err) : "TLS handshake failed";
@@ -711,8 +714,13 @@ Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
     // chunks until the data is acknowledged, so they must never move.
     if (s->send_chunks.empty() ||
         s->send_chunks.back().capacity() == s->send_chunks.back().size()) {
-      s->send_chunks.emplace_back();
-      s->send_chunks.back().reserve(std::max(kChunk, n - done));
+      if (!spare_chunks_.empty() && n - done <= kChunk) {
+        s->send_chunks.push_back(std::move(spare_chunks_.back()));
+        spare_chunks_.pop_back();
+      } else {
+        s->send_chunks.emplace_back();
+        s->send_chunks.back().reserve(std::max(kChunk, n - done));
+      }
     }
     Bytes& back = s->send_chunks.back();
     size_t take = std::min(n - done, back.capacity() - back.size());
@@ -940,6 +948,12 @@ int QuicConnection::OnAckedStreamData(ngtcp2_conn*, int64_t sid,
   while (!s->send_chunks.empty() &&
          s->send_base + s->send_chunks.front().size() <= acked_end) {
     s->send_base += s->send_chunks.front().size();
+    // Recycle the buffer: fresh memory costs page faults at bulk rates.
+    if (self->spare_chunks_.size() < 64 &&
+        s->send_chunks.front().capacity() == 64 * 1024) {
+      s->send_chunks.front().clear();
+      self->spare_chunks_.push_back(std::move(s->send_chunks.front()));
+    }
     s->send_chunks.pop_front();
   }
   if (s->want_writable &&

@@ -331,6 +331,7 @@ class QuicConnection {
   std::map<int64_t, Stream> streams_;
   std::deque<int64_t> send_queue_;  // streams that may have data to send
   std::vector<int64_t> forget_candidates_;
+  std::vector<Bytes> spare_chunks_;  // acknowledged send buffers to reuse
   std::vector<ConnEvent> events_;
   Bytes tx_buf_;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0, packets_sent_ = 0,
