@@ -48,7 +48,8 @@ void PrintEvent(const StartArgs& args, const node::NodeEvent& ev) {
   if (args.json_out) {
     json j = ev.data;
     j["event"] = ev.type;
-    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace)
+              << std::endl;
     return;
   }
   const json& d = ev.data;
@@ -67,7 +68,8 @@ void PrintEvent(const StartArgs& args, const node::NodeEvent& ev) {
     std::cout << std::flush;
   } else if (ev.type == "peer-connected") {
     std::cout << "+ peer " << Short(d["peer"]) << " connected (direct "
-              << d.value("address", "") << ")";
+              << d.value("address", "") << ", via " << d.value("via", "?")
+              << ")";
     if (d.contains("connect_ms"))
       std::cout << fmt::format(" in {:.1f} ms", d["connect_ms"].get<double>());
     if (d.contains("reconnect_ms"))
@@ -131,6 +133,7 @@ void RunStart(const StartArgs& args) {
     cfg.doc = *id;
   }
   if (!args.metrics.empty()) cfg.metrics_addr = args.metrics;
+  cfg.mdns = !args.no_mdns;
   // Quick failure detection for interactive use and the scenarios.
   cfg.transport.idle_timeout_ns = 5'000'000'000;
   cfg.transport.keep_alive_ns = 1'000'000'000;
@@ -177,7 +180,9 @@ void RunStart(const StartArgs& args) {
               json answer = node.Command(ParseLine(line));
               if (args.json_out) {
                 answer["event"] = "answer";
-                std::cout << answer.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+                std::cout << answer.dump(-1, ' ', false,
+                                         json::error_handler_t::replace)
+                          << std::endl;
               } else if (!answer.value("ok", false)) {
                 std::cout << "error: " << answer.value("error", "")
                           << std::endl;
@@ -189,7 +194,9 @@ void RunStart(const StartArgs& args) {
                           << answer["todo"]["title"].get<std::string>()
                           << std::endl;
               } else {
-                std::cout << answer.dump(2, ' ', false, json::error_handler_t::replace) << std::endl;
+                std::cout << answer.dump(2, ' ', false,
+                                         json::error_handler_t::replace)
+                          << std::endl;
               }
             }
             read_line();

@@ -36,6 +36,7 @@ struct Node::Link {
   uint64_t connects = 0, disconnects = 0, dial_failures = 0;
   std::string last_error;
   std::string remote_address;
+  std::string via;  // how we learnt its address: ticket, mdns
 
   static const char* StateName(State s) {
     switch (s) {
@@ -190,8 +191,40 @@ Status Node::Start() {
   if (metrics_) ready["metrics_port"] = metrics_->port();
   Emit("ready", ready);
 
+  if (config_.mdns) {
+    mdns_ = std::make_unique<MdnsService>(io_, home_->key.public_key(),
+                                          endpoint_->local_endpoints(),
+                                          config_.mdns_options);
+    mdns_->on_event([this](const MdnsEvent& ev) { OnMdnsEvent(ev); });
+    AnnounceDoc();
+    if (auto s = mdns_->Start(); !s) {
+      VUDO_LOG_WARN("mDNS discovery is off: {}", s.error().ToString());
+      mdns_.reset();
+    }
+  }
+
   for (const auto& a : config_.connect) Connect(a);
   return Ok();
+}
+
+void Node::AnnounceDoc() {
+  if (!mdns_) return;
+  auto doc = todos_->doc();
+  (void)mdns_->SetUserData(
+      doc ? std::optional<std::string>("doc=" + doc->ToString())
+          : std::nullopt);
+}
+
+void Node::OnMdnsEvent(const MdnsEvent& ev) {
+  if (stopped_ || ev.kind == MdnsEventKind::kExpired) return;
+  // Only peers of our document (or any vudo peer while we have none).
+  auto doc = todos_->doc();
+  const auto& ud = ev.peer.user_data;
+  if (!ud || ud->rfind("doc=", 0) != 0) return;
+  if (doc && ud->substr(4) != doc->ToString()) return;
+  NodeAddr addr = ev.peer.ToNodeAddr();
+  if (addr.direct_addresses.empty()) return;
+  Connect(addr, "mdns");
 }
 
 void Node::Stop() {
@@ -209,6 +242,7 @@ void Node::Stop() {
     link->stream.reset();
     link->conn.reset();
   }
+  if (mdns_) mdns_->Stop();
   if (metrics_) metrics_->Stop();
   if (control_) control_->Stop();
   endpoint_.reset();
@@ -225,10 +259,11 @@ Node::Link& Node::LinkFor(const NodeId& id) {
   return *slot;
 }
 
-void Node::Connect(const NodeAddr& addr) {
+void Node::Connect(const NodeAddr& addr, const std::string& via) {
   if (stopped_ || addr.id == id()) return;
   Link& link = LinkFor(addr.id);
   link.addr = addr;
+  if (link.via.empty() || link.state != Link::State::kConnected) link.via = via;
   if (link.state == Link::State::kIdle) Dial(link);
 }
 
@@ -334,6 +369,7 @@ void Node::Attach(Link& link, std::shared_ptr<net::Connection> conn,
     json ev = {{"peer", lp->id.ToHex()},
                {"address", lp->remote_address},
                {"direct", true},
+               {"via", lp->via.empty() ? "incoming" : lp->via},
                {"dialed", initiator}};
     if (initiator) ev["connect_ms"] = lp->last_connect_ms;
     if (reconnect) ev["reconnect_ms"] = lp->last_reconnect_ms;
@@ -413,8 +449,10 @@ void Node::OnDocumentEvent(const repo::DocumentEvent& ev) {
   }
   // A node without a todo document adopts the first one a peer shares.
   if (!todos_->doc() && (*doc)->Get(automerge::kRoot, "todos")) {
-    if (auto s = todos_->Use(ev.id); s)
+    if (auto s = todos_->Use(ev.id); s) {
       Emit("doc-adopted", {{"doc", ev.id.ToUrl()}, {"from", *ev.from}});
+      AnnounceDoc();
+    }
   }
   json data = {
       {"from", *ev.from}, {"doc", ev.id.ToUrl()}, {"count", ev.new_changes}};
@@ -458,6 +496,7 @@ json Node::StatusJson() const {
   for (const auto& [id, link] : links_) {
     json p = {{"id", id.ToHex()},
               {"state", Link::StateName(link->state)},
+              {"via", link->via.empty() ? "incoming" : link->via},
               {"path", link->state == Link::State::kConnected ? "direct" : ""},
               {"address", link->remote_address},
               {"connects", link->connects},
@@ -488,6 +527,18 @@ json Node::StatusJson() const {
     peers.push_back(p);
   }
   s["peers"] = peers;
+  json discovered = json::array();
+  if (mdns_) {
+    for (const auto& p : mdns_->peer_details()) {
+      json addrs = json::array();
+      for (const auto& a : p.addrs) addrs.push_back(FormatSocketAddr(a));
+      discovered.push_back({{"id", p.id.ToHex()},
+                            {"addrs", addrs},
+                            {"user_data", p.user_data.value_or("")}});
+    }
+  }
+  s["discovered"] = discovered;
+  s["mdns"] = mdns_ != nullptr;
   json m;
   m["changes_received"] = changes_received_;
   m["sync_latency_ms"] = {
@@ -598,7 +649,10 @@ json Node::Command(const json& request) {
     Connect(*addr);
     return {{"ok", true}};
   }
-  return todos_->Execute(request);
+  auto before = todos_->doc();
+  json answer = todos_->Execute(request);
+  if (todos_->doc() != before) AnnounceDoc();
+  return answer;
 }
 
 }  // namespace vudo::node

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/mdns_service.h"
 #include "discovery/node_addr.h"
 #include "net/endpoint.h"
 #include "node/control.h"
@@ -47,6 +48,11 @@ struct NodeConfig {
   uint64_t backoff_initial_ms = 100;
   uint64_t backoff_max_ms = 5000;
   net::TransportConfig transport;
+  // LAN discovery (iroh's mDNS conventions). We announce "doc=<id>" of our
+  // todo document as user-data and connect to the peers that announce the
+  // same document (or, while we have none, to any vudo peer).
+  bool mdns = true;
+  MdnsServiceOptions mdns_options;
 };
 
 // What the node reports as it runs (printed by `vudo start`).
@@ -79,7 +85,7 @@ class Node {
   TodoService& todos() { return *todos_; }
   repo::Repo& repo() { return *repo_; }
   // Dials a peer now and keeps the link up.
-  void Connect(const NodeAddr& addr);
+  void Connect(const NodeAddr& addr, const std::string& via = "ticket");
   nlohmann::json StatusJson() const;
   std::string PrometheusText() const;
   // Handles a control/stdin command (todo commands, status, peers, ping).
@@ -97,6 +103,8 @@ class Node {
   void OnLinkClosed(Link& link, const std::string& why);
   Link& LinkFor(const NodeId& id);
   void OnDocumentEvent(const repo::DocumentEvent& ev);
+  void OnMdnsEvent(const MdnsEvent& ev);
+  void AnnounceDoc();
   void Emit(const std::string& type, nlohmann::json data);
   uint64_t NowMs() const;
 
@@ -108,6 +116,7 @@ class Node {
   std::unique_ptr<net::Endpoint> endpoint_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<MdnsService> mdns_;
   std::map<NodeId, std::unique_ptr<Link>> links_;
   std::function<void(const NodeEvent&)> on_event_;
   bool stopped_ = false;
