@@ -57,6 +57,7 @@ function startListener(extra = []) {
 async function startIrohEcho() {
   const b = iroh.Endpoint.builder();
   iroh.presetMinimal(b);
+  b.relayMode(iroh.RelayMode.disabled());
   b.alpns([bytes(ALPN)]);
   b.bindAddr('127.0.0.1:0');
   const ep = await b.bind();
@@ -92,6 +93,7 @@ async function startIrohEcho() {
 async function irohClient() {
   const b = iroh.Endpoint.builder();
   iroh.presetMinimal(b);
+  b.relayMode(iroh.RelayMode.disabled());
   b.bindAddr('127.0.0.1:0');
   return b.bind();
 }
