@@ -225,6 +225,16 @@ void Node::OnMdnsEvent(const MdnsEvent& ev) {
   NodeAddr addr = ev.peer.ToNodeAddr();
   if (addr.direct_addresses.empty()) return;
   Connect(addr, "mdns");
+  // Hearing from a peer we are waiting to redial is evidence that the path
+  // works again (e.g. a partition healed): dial now instead of waiting out
+  // the backoff.
+  Link& link = LinkFor(addr.id);
+  if (ev.kind == MdnsEventKind::kDiscovered &&
+      link.state == Link::State::kBackoff) {
+    link.timer->cancel();
+    link.backoff_ms = config_.backoff_initial_ms;
+    Dial(link);
+  }
 }
 
 void Node::Stop() {
