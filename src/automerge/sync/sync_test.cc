@@ -322,6 +322,46 @@ TEST(SyncTest, ReadOnlyPeerSendsButDoesNotApply) {
   EXPECT_EQ(a.Heads(), b.Heads());
 }
 
+TEST(SyncTest, ReadOnlyPeerIgnoresEvenAWholeDocument) {
+  Document a(Actor('a'));
+  Document b = DocWith('b', {1, 2, 3, 4, 5, 6});
+  SyncState sa = SyncState::New(/*read_only=*/true), sb;
+  SyncPeers(a, b, sa, sb);
+  EXPECT_TRUE(a.Heads().empty());
+  EXPECT_EQ(a.NumChanges(), 0u);
+}
+
+TEST(SyncTest, PersistedStateResumesWithoutResending) {
+  Document a = DocWith('a', {1, 2, 3});
+  Document b = DocWith('b', {1, 2, 4, 5});
+  SyncState sa, sb;
+  SyncPeers(a, b, sa, sb);
+  ASSERT_EQ(a.Heads(), b.Heads());
+  // Reconnect with the persisted states; a makes one more change.
+  auto ra = SyncState::Decode(sa.Encode());
+  auto rb = SyncState::Decode(sb.Encode());
+  ASSERT_TRUE(ra && rb);
+  ASSERT_TRUE(a.Put(kRoot, "after", ScalarValue::Str("reconnect")));
+  a.Commit();
+  size_t change_bytes = 0;
+  for (int round = 0; round < 10; ++round) {
+    auto m1 = GenerateSyncMessage(a, *ra);
+    if (m1) {
+      for (const auto& c : m1->changes) change_bytes += c.size();
+      ASSERT_TRUE(ReceiveSyncMessage(b, *rb, *m1));
+    }
+    auto m2 = GenerateSyncMessage(b, *rb);
+    if (m2) {
+      for (const auto& c : m2->changes) change_bytes += c.size();
+      ASSERT_TRUE(ReceiveSyncMessage(a, *ra, *m2));
+    }
+    if (!m1 && !m2) break;
+  }
+  EXPECT_EQ(a.Heads(), b.Heads());
+  // Only the new change travelled, none of the five shared ones.
+  EXPECT_EQ(change_bytes, a.ChangeBytesAt(a.NumChanges() - 1).size());
+}
+
 TEST(SyncTest, ResetWhenPeerLastSyncIsUnknown) {
   Document a = DocWith('a', {1, 2, 3});
   SyncState sa;
@@ -361,6 +401,28 @@ TEST(SyncTest, MalformedChangesLeaveDocumentAndStateUntouched) {
     EXPECT_EQ(a.Heads(), heads);
     EXPECT_TRUE(sa == before);
   }
+  // A damaged document chunk (what a v2 peer sends) into a non-empty
+  // document: rejected, nothing applied.
+  Document full = DocWith('c', {1, 2, 3, 4, 5, 6});
+  Bytes saved = full.Save();
+  for (size_t cut : {saved.size() / 2, saved.size() - 1}) {
+    Message m;
+    m.version = MessageVersion::kV2;
+    m.heads = full.Heads();
+    m.changes = {Bytes(saved.begin(), saved.begin() + cut)};
+    m.flags = kFlagSupportsSyncReset;
+    SyncState before = sa;
+    EXPECT_FALSE(ReceiveSyncMessage(a, sa, m).has_value()) << cut;
+    EXPECT_EQ(a.Heads(), heads);
+    EXPECT_TRUE(sa == before);
+  }
+  Bytes flipped = saved;
+  flipped[flipped.size() / 2] ^= 1;
+  Message m;
+  m.version = MessageVersion::kV2;
+  m.changes = {flipped};
+  EXPECT_FALSE(ReceiveSyncMessage(a, sa, m).has_value());
+  EXPECT_EQ(a.Heads(), heads);
   // Undecodable messages are rejected before anything happens.
   EXPECT_FALSE(ReceiveSyncMessageBytes(a, sa, Hex("4201")).has_value());
   EXPECT_EQ(a.Heads(), heads);
