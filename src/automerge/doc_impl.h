@@ -184,6 +184,12 @@ struct Document::Impl {
   std::vector<std::vector<uint32_t>> actor_changes;  // per actor, by seq
   std::vector<Change> queue;                         // waiting for deps
   size_t saved_upto = 0;  // records covered by the last save
+  // Deferred change graph after a bulk load: the document chunk body.
+  bool history_lazy = false;
+  Bytes lazy_body;
+  std::vector<ChangeHash> lazy_heads;  // sorted
+  size_t lazy_count = 0;
+  std::optional<Error> history_error;
 
   // ---- pending transaction ----
   std::vector<ChangeOp> pending;  // doc actor indexes
@@ -246,7 +252,13 @@ struct Document::Impl {
 
   // Storage (storage.cc).
   Bytes SaveDocument(bool compress);
-  Status LoadDocumentChunk(ByteSpan body, const ChangeHash& chunk_hash);
+  // kLazyOps: build the op set of a pristine document and defer the change
+  // graph (history_lazy); kHistoryOnly: rebuild that change graph;
+  // kMerge: reconstruct the chunk's changes and apply the unknown ones.
+  enum class LoadMode { kLazyOps, kHistoryOnly, kMerge };
+  Status LoadDocumentChunk(ByteSpan body, LoadMode mode);
+  // Rebuilds a deferred change graph (see Document::EnsureHistory).
+  Status EnsureHistory();
   Status LoadAll(ByteSpan data, bool require_deps);
   // True if nothing was ever applied (a bulk load may build directly).
   bool IsPristine() const;

@@ -626,6 +626,10 @@ void Document::Impl::BeginIfNeeded() {
 std::optional<ChangeHash> Document::Impl::CommitPending(
     const CommitOptions& opts) {
   if (pending.empty()) return std::nullopt;
+  // A deferred change graph must exist before a change is added to it. If
+  // it cannot be rebuilt the document is corrupt; the change is still
+  // recorded (its deps are the chunk's heads).
+  (void)EnsureHistory();
   Change ch;
   for (uint32_t h : heads) ch.deps.push_back(records[h].hash);
   std::sort(ch.deps.begin(), ch.deps.end());
@@ -979,6 +983,7 @@ std::unique_ptr<Document::Impl> Replay(const Document::Impl& src,
 }  // namespace
 
 void Document::Rollback() {
+  (void)impl_->EnsureHistory();
   if (impl_->pending.empty()) return;
   auto fresh = Replay(*impl_, nullptr, actor());
   fresh->queue = std::move(impl_->queue);
@@ -1137,6 +1142,7 @@ std::string Document::ExportId(OpId id) const {
 
 std::vector<ChangeHash> Document::Heads() {
   Commit();
+  if (impl_->history_lazy) return impl_->lazy_heads;
   std::vector<ChangeHash> out;
   for (uint32_t h : impl_->heads) out.push_back(impl_->records[h].hash);
   std::sort(out.begin(), out.end());
@@ -1145,29 +1151,35 @@ std::vector<ChangeHash> Document::Heads() {
 
 size_t Document::NumChanges() {
   Commit();
+  if (impl_->history_lazy) return impl_->lazy_count;
   return impl_->records.size();
 }
 
 bool Document::HasChange(const ChangeHash& hash) const {
+  (void)impl_->EnsureHistory();
   return impl_->hash_index.Find(hash, impl_->records).has_value();
 }
 
 std::optional<size_t> Document::ChangeIndex(const ChangeHash& hash) const {
+  (void)impl_->EnsureHistory();
   auto i = impl_->hash_index.Find(hash, impl_->records);
   if (!i) return std::nullopt;
   return *i;
 }
 
 const ChangeHash& Document::ChangeHashAt(size_t index) const {
+  (void)impl_->EnsureHistory();
   return impl_->records[index].hash;
 }
 
 ByteSpan Document::ChangeBytesAt(size_t index) const {
+  (void)impl_->EnsureHistory();
   const ChangeRecord& r = impl_->records[index];
   return ByteSpan(r.bytes, r.bytes_len);
 }
 
 std::vector<ChangeHash> Document::ChangeDepsAt(size_t index) const {
+  (void)impl_->EnsureHistory();
   std::vector<ChangeHash> out;
   for (uint32_t d : impl_->DepsOf(static_cast<uint32_t>(index)))
     out.push_back(impl_->records[d].hash);
@@ -1176,12 +1188,14 @@ std::vector<ChangeHash> Document::ChangeDepsAt(size_t index) const {
 }
 
 std::span<const uint32_t> Document::ChangeDepIndexesAt(size_t index) const {
+  (void)impl_->EnsureHistory();
   const ChangeRecord& r = impl_->records[index];
   return std::span<const uint32_t>(impl_->dep_indexes.data() + r.deps_off,
                                    r.deps_count);
 }
 
 Document::ChangeMeta Document::ChangeMetaAt(size_t index) const {
+  (void)impl_->EnsureHistory();
   const ChangeRecord& r = impl_->records[index];
   ChangeMeta m;
   m.actor = impl_->actors[r.actor];
@@ -1215,6 +1229,7 @@ Result<Change> Document::DecodeChangeAt(size_t index) const {
 
 std::vector<size_t> Document::GetChangeIndexesSince(
     std::span<const ChangeHash> since) {
+  (void)impl_->EnsureHistory();
   Commit();
   const size_t n = impl_->records.size();
   std::vector<bool> seen(n, false);
@@ -1250,6 +1265,7 @@ std::vector<ByteSpan> Document::GetChangesSince(
 
 std::vector<ChangeHash> Document::GetMissingDeps(
     std::span<const ChangeHash> heads) {
+  (void)impl_->EnsureHistory();
   Commit();
   std::vector<ChangeHash> missing;
   auto known = [&](const ChangeHash& h) { return HasChange(h); };
@@ -1269,6 +1285,7 @@ std::vector<ChangeHash> Document::GetMissingDeps(
 }
 
 Status Document::ApplyChanges(std::span<const ByteSpan> chunks) {
+  VUDO_TRY(impl_->EnsureHistory());
   Commit();
   std::vector<Change> decoded;
   decoded.reserve(chunks.size());
@@ -1290,11 +1307,14 @@ Status Document::ApplyChanges(std::span<const Bytes> chunks) {
 }
 
 Status Document::LoadIncremental(ByteSpan data) {
+  VUDO_TRY(impl_->EnsureHistory());
   Commit();
   return impl_->LoadAll(data, /*require_deps=*/false);
 }
 
 Status Document::Merge(Document& other) {
+  VUDO_TRY(impl_->EnsureHistory());
+  VUDO_TRY(other.impl_->EnsureHistory());
   Commit();
   other.Commit();
   auto changes = other.GetChangesSince(Heads());
@@ -1302,12 +1322,14 @@ Status Document::Merge(Document& other) {
 }
 
 Document Document::Fork(ActorId actor) {
+  (void)impl_->EnsureHistory();
   Commit();
   return Document(Replay(*impl_, nullptr, actor));
 }
 
 Result<Document> Document::ForkAt(std::span<const ChangeHash> heads,
                                   ActorId actor) {
+  VUDO_TRY(impl_->EnsureHistory());
   Commit();
   const size_t n = impl_->records.size();
   std::vector<bool> keep(n, false);
@@ -1334,6 +1356,8 @@ Result<Document> Document::ForkAt(std::span<const ChangeHash> heads,
 
 size_t Document::NumQueued() const { return impl_->queue.size(); }
 
+Status Document::EnsureHistory() { return impl_->EnsureHistory(); }
+
 Result<Document> Document::Load(ByteSpan data, ActorId actor) {
   auto impl = std::make_unique<Impl>(std::move(actor));
   VUDO_TRY(impl->LoadAll(data, /*require_deps=*/true));
@@ -1342,18 +1366,21 @@ Result<Document> Document::Load(ByteSpan data, ActorId actor) {
 }
 
 Bytes Document::Save() {
+  (void)impl_->EnsureHistory();
   Commit();
   impl_->saved_upto = impl_->records.size();
   return impl_->SaveDocument(true);
 }
 
 Bytes Document::SaveNoCompress() {
+  (void)impl_->EnsureHistory();
   Commit();
   impl_->saved_upto = impl_->records.size();
   return impl_->SaveDocument(false);
 }
 
 Bytes Document::SaveIncremental() {
+  (void)impl_->EnsureHistory();
   Commit();
   Bytes out;
   for (size_t i = impl_->saved_upto; i < impl_->records.size(); ++i)

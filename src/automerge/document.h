@@ -166,6 +166,12 @@ class Document {
   Result<Document> ForkAt(std::span<const ChangeHash> heads, ActorId actor);
   // Number of changes waiting for missing deps.
   size_t NumQueued() const;
+  // Load() of a document chunk builds the op set at once but rebuilds the
+  // change graph (every change's bytes and hash, and the check that they
+  // give the chunk's heads) on first use of the history. This does it now.
+  // Errors: kCorrupt ("mismatching heads", inconsistent ops). Heads() and
+  // NumChanges() answer from the chunk without rebuilding.
+  Status EnsureHistory();
 
   // ---- Storage ----
   // A document chunk (columns over 256 bytes raw-DEFLATEd).

@@ -326,3 +326,38 @@ TEST(DocumentTest, RollbackAndMalformedChanges) {
 
 }  // namespace
 }  // namespace vudo::automerge
+
+namespace vudo::automerge {
+namespace {
+
+TEST(DocumentTest, LazyHistoryDetectsMismatchingHeads) {
+  auto doc = LoadJson("todo_document.json");
+  Bytes saved = Hex(doc["saveHex"]);
+  auto chunk = ReadChunk(saved).value();
+  Bytes body = ToBytes(chunk.body);
+  // Rename the first change's message "init" -> "inix": still well formed,
+  // but the reconstructed change no longer has the hash the heads name.
+  std::string s(body.begin(), body.end());
+  size_t at = s.find("init");
+  ASSERT_NE(at, std::string::npos);
+  body[at + 3] = 'x';
+  Bytes forged = WriteChunk(ChunkType::kDocument, body);
+  auto d = Document::Load(forged, kA);
+  ASSERT_TRUE(d.has_value());  // the op set is fine
+  EXPECT_EQ(d->ToJson(), doc["finalJSON"]);
+  auto st = d->EnsureHistory();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(st.error().message.find("mismatching heads"), std::string::npos);
+  // History users see the error too.
+  std::vector<Bytes> none;
+  EXPECT_FALSE(d->ApplyChanges(none).has_value());
+  // A good document rebuilds its history on demand.
+  auto good = Document::Load(saved, kA).value();
+  EXPECT_EQ(good.NumChanges(), 6u);
+  EXPECT_TRUE(good.EnsureHistory().has_value());
+  EXPECT_EQ(good.GetChangesSince({}).size(), 6u);
+}
+
+}  // namespace
+}  // namespace vudo::automerge

@@ -282,9 +282,7 @@ struct DocChange {
 
 }  // namespace
 
-Status Document::Impl::LoadDocumentChunk(ByteSpan body,
-                                         const ChangeHash& chunk_hash) {
-  (void)chunk_hash;
+Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
   ByteReader r(body);
   VUDO_ASSIGN_OR_RETURN(uint64_t nactors, ReadUleb(r));
   if (nactors > r.remaining())
@@ -450,17 +448,155 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
     if (i < o_mk.size()) op.mark_name = std::move(o_mk[i]);
   }
 
-  // ---- reconstruct the changes ----
-  // Ops by (actor, counter).
-  std::vector<uint32_t> order(nops);
-  for (uint32_t i = 0; i < nops; ++i) order[i] = i;
+  // Ops by (actor, counter), sorted on first need.
+  std::vector<uint32_t> order;
   auto id_less = [&](const OpId& a, const OpId& b) {
     if (a.actor != b.actor) return a.actor < b.actor;
     return a.counter < b.counter;
   };
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return id_less(ops[a].id, ops[b].id);
-  });
+  auto sort_order = [&] {
+    if (order.size() == nops && nops > 0) return;
+    order.resize(nops);
+    for (uint32_t i = 0; i < nops; ++i) order[i] = i;
+    // Ops of one actor often come in counter order already.
+    if (!std::is_sorted(order.begin(), order.end(),
+                        [&](uint32_t a, uint32_t b) {
+                          return id_less(ops[a].id, ops[b].id);
+                        }))
+      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return id_less(ops[a].id, ops[b].id);
+      });
+  };
+
+  if (mode == LoadMode::kLazyOps) {
+    // ---- the document is empty, so its op set is exactly the chunk's ops,
+    // already in document order; the change graph is rebuilt on first use.
+    for (const auto& c : dchanges)
+      if (c.max_op > max_op) max_op = c.max_op;
+    bool any_counter = false;
+    for (const auto& d : ops)
+      any_counter |= d.value.type == ScalarType::kCounter;
+    if (any_counter) sort_order();
+    // Counter increments.
+    std::vector<uint32_t> inc_count(nops, 0);
+    std::vector<int64_t> inc_sum(nops, 0);
+    for (uint32_t i = 0; i < nops; ++i) {
+      const DocOp& d = ops[i];
+      if (d.action != Action::kSet || d.value.type != ScalarType::kCounter)
+        continue;
+      for (uint32_t k = 0; k < d.succ_n; ++k) {
+        const OpId& sid = succs[d.succ_off + k];
+        auto it = std::lower_bound(
+            order.begin(), order.end(), sid,
+            [&](uint32_t x, const OpId& v) { return id_less(ops[x].id, v); });
+        if (it == order.end() || !(ops[*it].id == sid) ||
+            ops[*it].action != Action::kInc)
+          continue;
+        const ScalarValue& by = ops[*it].value;
+        ++inc_count[i];
+        inc_sum[i] = static_cast<int64_t>(
+            static_cast<uint64_t>(inc_sum[i]) +
+            static_cast<uint64_t>(by.type == ScalarType::kUint
+                                      ? static_cast<int64_t>(by.u)
+                                      : by.i));
+      }
+    }
+    elem_index_complete = false;
+    elem_index.Clear();
+    Obj* cur = nullptr;
+    OpId cur_id{UINT64_MAX, 0};
+    Elem* cur_elem = nullptr;
+    for (uint32_t i = 0; i < nops; ++i) {
+      DocOp& d = ops[i];
+      OpId oid = d.obj.counter ? d.obj : kRoot;
+      if (!cur || !(oid == cur_id)) {
+        cur = FindObj(oid);
+        if (!cur) return Err(ErrorCode::kCorrupt, "op {} in unknown object", i);
+        cur_id = oid;
+        cur_elem = nullptr;
+      }
+      if (d.id.counter > max_op) max_op = d.id.counter;
+      Op op;
+      op.id = d.id;
+      op.action = d.action;
+      op.insert = d.insert;
+      op.expand = d.expand;
+      op.mark_name = d.mark_name ? InternMark(*d.mark_name) : 0;
+      op.inc_count = inc_count[i];
+      op.inc_sum = inc_sum[i];
+      op.value = std::move(d.value);
+      op.succ.assign(succs.begin() + d.succ_off,
+                     succs.begin() + d.succ_off + d.succ_n);
+      std::sort(op.succ.begin(), op.succ.end(),
+                [&](const OpId& a, const OpId& b) { return Less(a, b); });
+      if (!cur->IsSeq()) {
+        if (!d.key_is_str || d.insert)
+          return Err(ErrorCode::kCorrupt, "op {}: bad key for a map", i);
+        auto& vec = cur->props[keys[d.key_index]];
+        InsertOpSorted(vec, std::move(op), *this);
+      } else {
+        if (d.key_is_str)
+          return Err(ErrorCode::kCorrupt, "op {}: string key in a sequence", i);
+        op.elem = d.elem;
+        if (d.insert) {
+          Elem& e = elem_pool.emplace_back();
+          e.op = std::move(op);
+          if (cur->blocks.empty() ||
+              cur->blocks.back()->elems.size() >= kBulkBlock) {
+            auto b = std::make_unique<Block>();
+            b->owner = cur;
+            b->index = cur->blocks.size();
+            cur->blocks.push_back(std::move(b));
+          }
+          Block* b = cur->blocks.back().get();
+          b->elems.push_back(&e);
+          e.block = b;
+          ++cur->num_elems;
+          cur_elem = &e;
+        } else {
+          if (!cur_elem || !(cur_elem->op.id == d.elem))
+            return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
+          InsertOpSorted(cur_elem->more, std::move(op), *this);
+        }
+      }
+      if (d.action == Action::kMakeMap || d.action == Action::kMakeList ||
+          d.action == Action::kMakeText || d.action == Action::kMakeTable) {
+        auto child = std::make_unique<Obj>();
+        child->id = d.id;
+        child->type = d.action == Action::kMakeList    ? ObjType::kList
+                      : d.action == Action::kMakeText  ? ObjType::kText
+                      : d.action == Action::kMakeTable ? ObjType::kTable
+                                                       : ObjType::kMap;
+        if (!objects.emplace(d.id, std::move(child)).second)
+          return Err(ErrorCode::kCorrupt, "duplicate object {}", i);
+      }
+    }
+    // Widths.
+    for (auto& [id, o] : objects) {
+      if (!o->IsSeq()) continue;
+      uint64_t total = 0;
+      for (auto& b : o->blocks) {
+        uint64_t w = 0;
+        for (Elem* e : b->elems) {
+          e->width = WidthOf(*o, *e);
+          w += e->width;
+        }
+        b->width = w;
+        total += w;
+      }
+      o->width = total;
+      ResetCursor(*o);
+    }
+    history_lazy = true;
+    lazy_body = ToBytes(body);
+    lazy_heads = heads_in;
+    std::sort(lazy_heads.begin(), lazy_heads.end());
+    lazy_count = nch;
+    return Ok();
+  }
+
+  // ---- reconstruct the changes ----
+  sort_order();
   for (size_t i = 1; i < nops; ++i)
     if (ops[order[i]].id == ops[order[i - 1]].id)
       return Err(ErrorCode::kCorrupt, "duplicate op id");
@@ -532,7 +668,7 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
     }
   }
 
-  const bool direct = IsPristine();
+  const bool direct = mode == LoadMode::kHistoryOnly;
   std::vector<ChangeHash> hashes(nch);
   std::vector<Change> built(nch);
   std::vector<uint64_t> built_max_op(nch);
@@ -642,16 +778,14 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
   std::sort(heads_in.begin(), heads_in.end());
   if (derived != heads_in) return Err(ErrorCode::kCorrupt, "mismatching heads");
 
-  if (!direct) {
+  if (mode == LoadMode::kMerge) {
     for (auto& ch : built) {
       if (hash_index.Find(ch.hash, records)) continue;
       VUDO_TRY(ApplyOrQueue(std::move(ch)));
     }
     return Ok();
   }
-
-  // ---- direct build: the document is empty, so its op set is exactly the
-  // chunk's ops, already in document order ----
+  // kHistoryOnly: the op set was built from this chunk; record its changes.
   for (size_t ci = 0; ci < nch; ++ci) {
     const DocChange& dc = dchanges[ci];
     if (clock[dc.actor] >= dc.seq)
@@ -664,121 +798,28 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body,
     RecordChange(built[ci], built[ci].bytes, dc.actor, built_max_op[ci]);
     built[ci] = Change();
   }
-  // Counter increments.
-  std::vector<uint32_t> inc_count(nops, 0);
-  std::vector<int64_t> inc_sum(nops, 0);
-  for (uint32_t i = 0; i < nops; ++i) {
-    const DocOp& d = ops[i];
-    if (d.action != Action::kSet || d.value.type != ScalarType::kCounter)
-      continue;
-    for (uint32_t k = 0; k < d.succ_n; ++k) {
-      const OpId& sid = succs[d.succ_off + k];
-      auto it = std::lower_bound(
-          order.begin(), order.end(), sid,
-          [&](uint32_t x, const OpId& v) { return id_less(ops[x].id, v); });
-      if (it == order.end() || !(ops[*it].id == sid) ||
-          ops[*it].action != Action::kInc)
-        continue;
-      const ScalarValue& by = ops[*it].value;
-      ++inc_count[i];
-      inc_sum[i] = static_cast<int64_t>(
-          static_cast<uint64_t>(inc_sum[i]) +
-          static_cast<uint64_t>(by.type == ScalarType::kUint
-                                    ? static_cast<int64_t>(by.u)
-                                    : by.i));
-    }
+  return Ok();
+}
+
+Status Document::Impl::EnsureHistory() {
+  if (history_error) return tl::unexpected(*history_error);
+  if (!history_lazy) return Ok();
+  history_lazy = false;
+  Bytes body = std::move(lazy_body);
+  lazy_body = Bytes();
+  bool all_saved = saved_upto == 0;
+  Status s = LoadDocumentChunk(body, LoadMode::kHistoryOnly);
+  if (!s) {
+    history_error = s.error().WithContext("document history");
+    return tl::unexpected(*history_error);
   }
-  elem_index_complete = false;
-  elem_index.Clear();
-  Obj* cur = nullptr;
-  OpId cur_id{UINT64_MAX, 0};
-  Elem* cur_elem = nullptr;
-  for (uint32_t i = 0; i < nops; ++i) {
-    DocOp& d = ops[i];
-    OpId oid = d.obj.counter ? d.obj : kRoot;
-    if (!cur || !(oid == cur_id)) {
-      cur = FindObj(oid);
-      if (!cur) return Err(ErrorCode::kCorrupt, "op {} in unknown object", i);
-      cur_id = oid;
-      cur_elem = nullptr;
-    }
-    if (d.id.counter > max_op) max_op = d.id.counter;
-    Op op;
-    op.id = d.id;
-    op.action = d.action;
-    op.insert = d.insert;
-    op.expand = d.expand;
-    op.mark_name = d.mark_name ? InternMark(*d.mark_name) : 0;
-    op.inc_count = inc_count[i];
-    op.inc_sum = inc_sum[i];
-    op.value = std::move(d.value);
-    op.succ.assign(succs.begin() + d.succ_off,
-                   succs.begin() + d.succ_off + d.succ_n);
-    std::sort(op.succ.begin(), op.succ.end(),
-              [&](const OpId& a, const OpId& b) { return Less(a, b); });
-    if (!cur->IsSeq()) {
-      if (!d.key_is_str || d.insert)
-        return Err(ErrorCode::kCorrupt, "op {}: bad key for a map", i);
-      auto& vec = cur->props[keys[d.key_index]];
-      InsertOpSorted(vec, std::move(op), *this);
-    } else {
-      if (d.key_is_str)
-        return Err(ErrorCode::kCorrupt, "op {}: string key in a sequence", i);
-      op.elem = d.elem;
-      if (d.insert) {
-        Elem& e = elem_pool.emplace_back();
-        e.op = std::move(op);
-        if (cur->blocks.empty() ||
-            cur->blocks.back()->elems.size() >= kBulkBlock) {
-          auto b = std::make_unique<Block>();
-          b->owner = cur;
-          b->index = cur->blocks.size();
-          cur->blocks.push_back(std::move(b));
-        }
-        Block* b = cur->blocks.back().get();
-        b->elems.push_back(&e);
-        e.block = b;
-        ++cur->num_elems;
-        cur_elem = &e;
-      } else {
-        if (!cur_elem || !(cur_elem->op.id == d.elem))
-          return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
-        InsertOpSorted(cur_elem->more, std::move(op), *this);
-      }
-    }
-    if (d.action == Action::kMakeMap || d.action == Action::kMakeList ||
-        d.action == Action::kMakeText || d.action == Action::kMakeTable) {
-      auto child = std::make_unique<Obj>();
-      child->id = d.id;
-      child->type = d.action == Action::kMakeList    ? ObjType::kList
-                    : d.action == Action::kMakeText  ? ObjType::kText
-                    : d.action == Action::kMakeTable ? ObjType::kTable
-                                                     : ObjType::kMap;
-      if (!objects.emplace(d.id, std::move(child)).second)
-        return Err(ErrorCode::kCorrupt, "duplicate object {}", i);
-    }
-  }
-  // Widths.
-  for (auto& [id, o] : objects) {
-    if (!o->IsSeq()) continue;
-    uint64_t total = 0;
-    for (auto& b : o->blocks) {
-      uint64_t w = 0;
-      for (Elem* e : b->elems) {
-        e->width = WidthOf(*o, *e);
-        w += e->width;
-      }
-      b->width = w;
-      total += w;
-    }
-    o->width = total;
-    ResetCursor(*o);
-  }
+  // The chunk's changes count as saved (they came from a saved document).
+  if (all_saved) saved_upto = records.size();
   return Ok();
 }
 
 bool Document::Impl::IsPristine() const {
-  return records.empty() && queue.empty() && pending.empty() &&
+  return !history_lazy && records.empty() && queue.empty() && pending.empty() &&
          objects.size() == 1 && FindObj(kRoot)->props.empty();
 }
 
@@ -792,9 +833,15 @@ Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
     switch (c.type) {
       case ChunkType::kDocument: {
         // Apply what came before, then the document.
+        if (!changes.empty()) VUDO_TRY(EnsureHistory());
         for (auto& ch : changes) VUDO_TRY(ApplyOrQueue(std::move(ch)));
         changes.clear();
-        VUDO_TRY(LoadDocumentChunk(c.body, c.hash));
+        if (IsPristine()) {
+          VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kLazyOps));
+        } else {
+          VUDO_TRY(EnsureHistory());
+          VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kMerge));
+        }
         break;
       }
       case ChunkType::kChange:
@@ -807,6 +854,7 @@ Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
         return Err(ErrorCode::kUnsupported, "bundle chunks are not supported");
     }
   }
+  if (!changes.empty()) VUDO_TRY(EnsureHistory());
   for (auto& ch : changes) VUDO_TRY(ApplyOrQueue(std::move(ch)));
   if (require_deps && !queue.empty())
     return Err(ErrorCode::kInvalidArgument,
