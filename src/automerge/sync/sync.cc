@@ -1,6 +1,7 @@
 #include "automerge/sync/sync.h"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_set>
 
 namespace vudo::automerge::sync {
@@ -68,18 +69,26 @@ std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
 }
 
 // The hashes on the paths back from `start` that we have neither applied
-// nor queued (automerge's missing_deps_from), sorted.
+// nor queued (automerge's missing_deps_from), sorted. Without queued changes
+// that is the start hashes we lack. With queued changes the engine does not
+// expose their deps, so we ask only for the start hashes that are neither
+// applied nor queued: asking for every missing dep of the queue (which is
+// what Document::GetMissingDeps reports) would stall the sync on orphans
+// the peer cannot provide, while a dep we do not ask for still arrives
+// through the peer's Bloom filter comparison.
 HashList MissingDepsFrom(Document& doc, const HashList& start) {
-  if (doc.NumQueued() != 0) {
-    // Queued changes lead further back; the engine walks through them.
-    // (It also adds the queued changes' own missing deps: a superset.)
-    return doc.GetMissingDeps(start);
-  }
   HashList missing;
   for (const auto& hash : start) {
     if (!doc.HasChange(hash)) missing.push_back(hash);
   }
   SortUnique(missing);
+  if (doc.NumQueued() != 0 && !missing.empty()) {
+    HashList not_queued = doc.GetMissingDeps(missing);
+    HashList out;
+    std::set_intersection(missing.begin(), missing.end(), not_queued.begin(),
+                          not_queued.end(), std::back_inserter(out));
+    return out;
+  }
   return missing;
 }
 
