@@ -310,3 +310,30 @@ syncTest('vudo rejects a malformed message without touching the document', async
   assert.match(peer.stderr, /bad sync message/);
   assert.deepEqual(A.getHeads(A.load(fs.readFileSync(file))), before);
 });
+
+// Real documents from automerge's benchmark battery, to an empty peer.
+const CORPUS = path.join(process.env.VUDO_SHARED_DIR || path.join(__dirname, '..', '..', '..', 'shared'),
+  'testdata', 'automerge', 'corpus');
+for (const name of ['monday-meeting-notes.automerge', 'godot-modeled.amrg', 'stephen.amrg']) {
+  const bytes = () => fs.readFileSync(path.join(CORPUS, name));
+  syncTest(`corpus ${name}: vudo sends it to an empty automerge-js`, async (t) => {
+    const file = path.join(dir, `corpus${fileCounter++}.automerge`);
+    fs.writeFileSync(file, bytes());
+    const ref = referenceRounds(A.load(bytes()), A.init());
+    const out = await vudoSync(file, A.init(), { vudoFirst: true });
+    checkConverged(file, out.j, out.report);
+    assert.deepEqual(A.toJS(out.j), A.toJS(A.load(bytes())));
+    t.diagnostic(`rounds: vudo ${out.rounds}, automerge-js alone ${ref}; wire ${out.wire} B`);
+    assert.ok(out.rounds <= ref + 1);
+  });
+  for (const v1 of [false, true]) {
+    syncTest(`corpus ${name}: automerge-js sends it to an empty vudo${v1 ? ' (v1-only)' : ''}`, async (t) => {
+      const file = path.join(dir, `corpus${fileCounter++}.automerge`);
+      const ref = referenceRounds(A.load(bytes()), A.init(), { v1Second: v1 });
+      const out = await vudoSync(file, A.load(bytes()), { vudoFirst: false, v1 });
+      checkConverged(file, out.j, out.report);
+      t.diagnostic(`rounds: vudo ${out.rounds}, automerge-js alone ${ref}; wire ${out.wire} B`);
+      assert.ok(out.rounds <= ref + 1);
+    });
+  }
+}
