@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
     json out = mode == "decode" ? Decode(line) : Encode(line);
+    // One answer per line, flushed: tests drive the tool interactively.
     std::cout << out.dump(-1, ' ', false, json::error_handler_t::replace)
-              << "\n";
+              << std::endl;
   }
   return 0;
 }

@@ -134,3 +134,49 @@ test('garbage and truncated frames give errors, never a crash', async () => {
   assert.equal(accepted, 0, `${accepted} garbage inputs were accepted as messages`);
   for (const r of results) assert.ok(typeof r.code === 'string' && r.error.length > 0);
 });
+
+test('two automerge-repo peers sync through vudo\'s codec', async () => {
+  const { Repo } = await import('@automerge/automerge-repo');
+  const { VudoCodec, vudoPipe } = await import('./repo/vudo_pipe.mjs');
+  const codec = new VudoCodec(TOOL);
+  const errors = [];
+  const [pa, pb] = vudoPipe(codec);
+  for (const p of [pa, pb]) p.on('vudo-error', e => errors.push(e));
+  const a = new Repo({ network: [pa], peerId: 'repo-a', sharePolicy: async () => true });
+  const b = new Repo({ network: [pb], peerId: 'repo-b', sharePolicy: async () => true });
+  const until = async (what, predicate) => {
+    const deadline = Date.now() + 10000;
+    while (!predicate()) {
+      assert.equal(errors.length, 0, String(errors[0]));
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise(r => setTimeout(r, 10));
+    }
+  };
+  try {
+    await until('the join/peer handshake', () => a.peers.includes('repo-b') && b.peers.includes('repo-a'));
+    const handle = a.create({ todos: [] });
+    handle.change(d => { d.todos.push({ title: 'milk', done: false }); });
+    const bHandle = await b.find(handle.url);
+    assert.deepEqual(bHandle.doc().todos, [{ title: 'milk', done: false }]);
+    bHandle.change(d => { d.todos[0].done = true; d.todos.push({ title: 'x'.repeat(5000), done: false }); });
+    await until('a sees b\'s edits', () => handle.doc().todos.length === 2 && handle.doc().todos[0].done);
+    // Concurrent edits on both sides converge.
+    handle.change(d => { d.todos[1].title = 'short'; });
+    bHandle.change(d => { d.todos.push({ title: 'third', done: false }); });
+    await until('convergence', () => JSON.stringify(handle.doc()) === JSON.stringify(bHandle.doc()) && handle.doc().todos.length === 3);
+    // Ephemeral messages arrive too.
+    let got;
+    bHandle.on('ephemeral-message', ({ message }) => { got = message; });
+    handle.broadcast({ cursor: 7 });
+    await until('ephemeral', () => got !== undefined);
+    assert.deepEqual(got, { cursor: 7 });
+    // A document nobody has: request -> doc-unavailable through vudo.
+    await assert.rejects(b.find('automerge:235mYAaFq3G2SdRxKfhYPkevRi8P'), /unavailable/i);
+    assert.equal(errors.length, 0, String(errors[0]));
+    assert.ok(codec.passed >= 8, `only ${codec.passed} messages went through vudo`);
+  } finally {
+    await a.shutdown();
+    await b.shutdown();
+    codec.close();
+  }
+});
