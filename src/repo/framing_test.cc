@@ -65,6 +65,36 @@ TEST(FramingTest, DecodesFramesSplitAnywhere) {
   }
 }
 
+TEST(FramingTest, MessageStreamRoundTrip) {
+  // A sender framing messages into one reused buffer, a receiver taking the
+  // stream in odd pieces and decoding each frame in place.
+  const DocumentId doc = DocumentId::Random();
+  std::vector<Message> sent = {
+      JoinMessage{"a", PeerMetadata{"s", false}, std::vector<std::string>{"1"}},
+      PeerMessage{"b", "a", std::nullopt, "1"},
+      SyncMessage{"a", "b", doc, Body(100000, 5)},
+      EphemeralMessage{"b", "a", doc, 3, "sess", Body(10, 1)},
+      DocUnavailableMessage{"b", "a", doc},
+  };
+  Bytes stream;
+  for (const Message& m : sent) ASSERT_TRUE(AppendMessageFrame(stream, m));
+  FrameDecoder decoder;
+  std::vector<Message> got;
+  for (size_t pos = 0, n = 1; pos < stream.size(); pos += n, n = n * 3 + 1) {
+    n = std::min(n, stream.size() - pos);
+    ASSERT_TRUE(decoder.Append(ByteSpan(stream).subspan(pos, n)));
+    while (true) {
+      auto frame = decoder.Next();
+      ASSERT_TRUE(frame);
+      if (!*frame) break;
+      auto m = DecodeMessage(std::move(**frame));
+      ASSERT_TRUE(m) << m.error().ToString();
+      got.push_back(std::move(*m));
+    }
+  }
+  EXPECT_EQ(got, sent);
+}
+
 TEST(FramingTest, RefusesOversizedFrameBeforeItsBody) {
   FrameDecoder decoder(1000);
   Bytes ok_frame = EncodeFrame(Body(1000, 1), 1000).value();
