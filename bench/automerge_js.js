@@ -57,6 +57,7 @@ for (const o of ours) {
   console.log(`  apply: vudo ${f(o.apply_ms)} ms, automerge-js ${f(js.apply_ms)} ms -> ${f(js.apply_ms / o.apply_ms)}x`);
   console.log(`  save:  vudo ${f(o.save_ms)} ms, automerge-js ${f(js.save_ms)} ms -> ${f(js.save_ms / o.save_ms)}x`);
   console.log(`  load:  vudo ${f(o.load_ms)} ms, automerge-js ${f(js.load_ms)} ms -> ${f(js.load_ms / o.load_ms)}x`);
+  console.log(`  load incl. change graph + heads check: vudo ${f(o.load_verified_ms)} ms -> ${f(js.load_ms / o.load_verified_ms)}x`);
   console.log(`  size:  vudo ${o.saved_bytes} B, automerge-js ${js.saved_bytes} B`);
   console.log(`  vudo peak RSS while applying: ${f(o.peak_rss_apply_mb)} MB (process RSS before: ${f(o.rss_before_mb)} MB)`);
 }

@@ -74,6 +74,9 @@ void RunInspect(const std::string& file) {
   if (!data) return Fail(data.error().ToString());
   auto doc = Document::Load(*data, ActorId(16, 0));
   if (!doc) return Fail(file + ": " + doc.error().ToString());
+  // Rebuild and check the change graph too (Load defers it).
+  if (auto st = doc->EnsureHistory(); !st)
+    return Fail(file + ": " + st.error().ToString());
   json out;
   json heads = json::array();
   for (const auto& h : doc->Heads()) heads.push_back(automerge::HashToHex(h));
