@@ -297,6 +297,25 @@ void Repo::HandleSync(const PeerId& from, const DocumentId& id, ByteSpan data,
   if (!decoded)
     return ProtocolError(from, "bad sync message for " + id.ToString() + ": " +
                                    decoded.error().ToString());
+  // A document we have never seen: fetch it only if the peer has it (its
+  // heads are not empty). A request for it, or an empty sync, is answered
+  // doc-unavailable without creating anything, so a peer cannot make us
+  // hold state for arbitrary ids.
+  bool known = docs_.count(id) > 0;
+  if (!known) {
+    auto stored = options_.store->Load(id.ToString());
+    known = stored && stored->has_value();
+  }
+  if (!known && (is_request || decoded->heads.empty())) {
+    SendTo(from, DocUnavailableMessage{options_.self, from, id});
+    return;
+  }
+  if (!known && docs_.size() >= options_.max_documents) {
+    VUDO_LOG_WARN("refusing document {} from {}: {} documents loaded",
+                  id.ToString(), from.substr(0, 10), docs_.size());
+    SendTo(from, DocUnavailableMessage{options_.self, from, id});
+    return;
+  }
   auto loaded = Load(id, /*create_empty=*/true);
   if (!loaded) {
     VUDO_LOG_ERROR("cannot load {}: {}", id.ToString(),

@@ -98,6 +98,8 @@ struct RepoOptions {
   const Clock* clock = nullptr;         // nullptr: the system clock
   // Compact a document's stored changes into a snapshot past this many.
   size_t compact_after = 2000;
+  // Documents held in memory at most; peers cannot push more.
+  size_t max_documents = 100000;
 };
 
 // What happened to a document, for observers.

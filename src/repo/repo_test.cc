@@ -5,11 +5,14 @@
 
 #include <deque>
 
+#include "automerge/sync/sync.h"
+
 namespace vudo::repo {
 namespace {
 
 namespace fs = std::filesystem;
 namespace am = vudo::automerge;
+namespace amsync = vudo::automerge::sync;
 
 // An in-process network: every message is CBOR-encoded and decoded again,
 // as on a real transport.
@@ -188,6 +191,27 @@ TEST_F(RepoTest, UnknownDocumentIsUnavailable) {
   EXPECT_EQ(b->Get(id).value()->NumChanges(), 0u);
   // Nothing was stored for it on either side.
   EXPECT_FALSE(stores_[0]->Load(id.ToString()).value().has_value());
+}
+
+TEST_F(RepoTest, PeersCannotMakeUsHoldArbitraryDocuments) {
+  auto a = MakeRepo("a");
+  auto b = MakeRepo("b");
+  net_.Connect(*a, *b);
+  // Valid sync messages of an empty document, for 100 random ids.
+  am::Document empty(am::ActorId(16, 7));
+  for (int i = 0; i < 100; ++i) {
+    auto state = amsync::SyncState::New();
+    auto bytes = amsync::GenerateSyncMessageBytes(empty, state).value();
+    net_.Inject(
+        *a, "b",
+        EncodeMessage(SyncMessage{"b", "a", DocumentId::Random(), bytes}));
+    net_.Inject(
+        *a, "b",
+        EncodeMessage(RequestMessage{"b", "a", DocumentId::Random(), bytes}));
+  }
+  net_.Pump();
+  EXPECT_TRUE(a->Documents().empty());
+  EXPECT_TRUE(stores_[0]->ListDocuments().value().empty());
 }
 
 TEST_F(RepoTest, ChangesSurviveARestartFromTheStore) {
