@@ -131,3 +131,23 @@ test('peers refused at the handshake by the allow-list', async (t) => {
   assert.match(other.event('dial-failed').error, /refused/i);
   assert.equal(other.count('peer-connected'), 0);
 });
+
+test('garbage on the repo ALPN: those connections are dropped, the node keeps serving', async (t) => {
+  const { vudoSync } = require('./nodes');
+  const dir = tmpDir();
+  const a = await Node.start(path.join(dir, 'a'));
+  const b = await Node.start(path.join(dir, 'b'), ['--connect', a.ticket]);
+  t.after(async () => { await a.stop(); await b.stop(); });
+  todo(a.dataDir, 'add', 'keep me');
+  await waitFor('b has it', () => same(b.titles(), ['keep me']));
+  // Bulk bytes and 1-byte echoes: not a repo handshake, not CBOR.
+  for (let i = 0; i < 3; i++) {
+    vudoSync(['net', 'bench', a.ticket, '--alpn', 'iroh/automerge-repo/1', '--bytes', '1000000', '--timeout', '5']);
+    vudoSync(['net', 'ping', a.ticket, '--alpn', 'iroh/automerge-repo/1', '--count', '2', '--timeout', '2']);
+  }
+  // a still serves b, and its data is intact.
+  todo(b.dataDir, 'add', 'still syncing');
+  await waitFor('a gets b\'s edit', () => same(a.titles(), ['keep me', 'still syncing']));
+  const peers = a.status().peers.filter((p) => p.state === 'connected');
+  assert.deepEqual(peers.map((p) => p.id), [b.id]);
+});
