@@ -2,7 +2,7 @@
 # Both install what is missing first (scripts/install-deps.sh).
 
 JOBS ?= 2
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 export CTEST_OUTPUT_ON_FAILURE := 1
 
 .PHONY: all deps build build-asan test unit asan interop integration fuzz-smoke bench demo clean format

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkgconf clang-14 libclang-rt-14-dev clang-format-14 lld-14
+  build-essential cmake ninja-build pkgconf clang-14 libclang-rt-14-dev clang-format
   # libraries
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libsodium-dev
   libboost-dev libboost-system-dev zlib1g-dev libsqlite3-dev
