@@ -594,7 +594,7 @@ cbor::Value MessageToCbor(const Message& m) {
   return v ? std::move(*v) : cbor::Value::Map();
 }
 
-Result<Message> MessageFromCbor(cbor::Value v) {
+Result<Message> MessageFromCbor(const cbor::Value& v) {
   if (v.type() != cbor::Value::Type::kMap) {
     return Err(ErrorCode::kInvalidArgument, "message: not a CBOR map");
   }

@@ -232,9 +232,10 @@ Result<Message> DecodeMessage(ByteSpan data,
 // copied. The buffer is unspecified afterwards.
 Result<Message> DecodeMessage(Bytes&& frame,
                               size_t max_bytes = kMaxMessageBytes);
-// Decodes a message from an already decoded CBOR value (consumed: byte
-// strings are moved out).
-Result<Message> MessageFromCbor(cbor::Value v);
+// Decodes a message from an already decoded CBOR value (e.g. built from
+// JSON by a tool); same rules and errors as DecodeMessage, which it runs on
+// the value's canonical encoding.
+Result<Message> MessageFromCbor(const cbor::Value& v);
 
 // True for the error DecodeMessage returns for an unknown "type".
 inline bool IsUnknownMessageType(const Error& e) {

@@ -50,7 +50,7 @@ json Encode(const std::string& line) {
   }
   auto value = vudo::repo::cbor::FromJson(input);
   if (!value) return ErrorJson(value.error());
-  auto msg = vudo::repo::MessageFromCbor(std::move(*value));
+  auto msg = vudo::repo::MessageFromCbor(*value);
   if (!msg) return ErrorJson(msg.error());
   return json{{"ok", true},
               {"cbor", vudo::HexEncode(vudo::repo::EncodeMessage(*msg))}};
