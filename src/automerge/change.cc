@@ -81,8 +81,10 @@ ChangeHash ChunkHash(ChunkType type, ByteSpan body) {
   return h.Finish();
 }
 
-Bytes WriteChunk(ChunkType type, ByteSpan body) {
-  ChangeHash hash = ChunkHash(type, body);
+namespace {
+
+Bytes WriteChunkWithHash(ChunkType type, ByteSpan body,
+                         const ChangeHash& hash) {
   Bytes out;
   out.reserve(body.size() + 18);
   out.insert(out.end(), kMagic, kMagic + 4);
@@ -91,6 +93,12 @@ Bytes WriteChunk(ChunkType type, ByteSpan body) {
   AppendUleb(out, body.size());
   Append(out, body);
   return out;
+}
+
+}  // namespace
+
+Bytes WriteChunk(ChunkType type, ByteSpan body) {
+  return WriteChunkWithHash(type, body, ChunkHash(type, body));
 }
 
 Bytes Deflate(ByteSpan data) {
@@ -357,7 +365,7 @@ Result<Change> DecodeChangeBody(ByteSpan body, const ChangeHash& hash) {
   }
   if (ch.start_op > UINT64_MAX / 2 || n > UINT64_MAX / 2)
     return Err(ErrorCode::kOverflow, "start op too large");
-  ch.bytes = WriteChunk(ChunkType::kChange, body);
+  ch.bytes = WriteChunkWithHash(ChunkType::kChange, body, hash);
   ch.hash = hash;
   return ch;
 }
@@ -385,7 +393,8 @@ struct ActorLess {
 
 }  // namespace
 
-Status EncodeChange(Change& ch) {
+template <typename Ops>
+Status EncodeChangeImpl(Change& ch, Ops& ops) {
   using namespace col;
   std::vector<const ActorId*> table;
   table.push_back(&ch.actor);
@@ -399,7 +408,7 @@ Status EncodeChange(Change& ch) {
     used[a] = true;
     return Ok();
   };
-  for (const auto& op : ch.ops) {
+  for (const auto& op : ops) {
     if (op.obj.counter != 0) VUDO_TRY(use(op.obj.actor));
     if (!op.key_is_str && op.elem.counter != 0) VUDO_TRY(use(op.elem.actor));
     for (const auto& p : op.pred) VUDO_TRY(use(p.actor));
@@ -433,7 +442,7 @@ Status EncodeChange(Change& ch) {
     StrRleEncoder key_str(c_key_str), mark(c_mark);
     BoolEncoder insert(c_insert), expand(c_expand);
     bool any_expand = false;
-    for (auto& op : ch.ops) {
+    for (auto& op : ops) {
       if (op.obj.counter == 0) {
         obj_actor.AppendNull();
         obj_ctr.AppendNull();
@@ -520,9 +529,15 @@ Status EncodeChange(Change& ch) {
   WriteColumnMeta(cols, body);
   WriteColumnData(cols, body);
   Append(body, ch.extra);
-  ch.bytes = WriteChunk(ChunkType::kChange, body);
   ch.hash = ChunkHash(ChunkType::kChange, body);
+  ch.bytes = WriteChunkWithHash(ChunkType::kChange, body, ch.hash);
   return Ok();
+}
+
+Status EncodeChange(Change& ch) { return EncodeChangeImpl(ch, ch.ops); }
+
+Status EncodeChange(Change& ch, std::deque<ChangeOp>& ops) {
+  return EncodeChangeImpl(ch, ops);
 }
 
 }  // namespace vudo::automerge

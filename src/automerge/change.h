@@ -9,6 +9,7 @@
 // automerge 3.5 makes for the same change, so hashes agree.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,16 +74,16 @@ enum class Action : uint8_t {
 // An operation as stored in a change. Actor numbers index the change's actor
 // table: 0 = the change's author, i >= 1 = other_actors[i - 1].
 struct ChangeOp {
-  OpId obj;  // counter 0: the root map
-  bool key_is_str = false;
-  std::string key;  // map key, if key_is_str
-  OpId elem;        // list element, if !key_is_str; counter 0: the head
-  bool insert = false;
-  Action action = Action::kSet;
+  OpId obj;                // counter 0: the root map
+  OpId elem;               // list element, if !key_is_str; counter 0: the head
+  std::string key;         // map key, if key_is_str
   ScalarValue value;       // for kSet, kInc (the delta) and kMark (begin)
   std::vector<OpId> pred;  // sorted by (counter, actor bytes)
-  bool expand = false;     // marks only
   std::optional<std::string> mark_name;  // marks only (begin)
+  bool key_is_str = false;
+  bool insert = false;
+  Action action = Action::kSet;
+  bool expand = false;  // marks only
 };
 
 // A decoded change.
@@ -137,6 +138,9 @@ Result<ChangeHeader> ReadChangeHeader(ByteSpan body);
 // Fills change.bytes and change.hash.
 // Errors: kInvalidArgument if an op refers to an actor index out of range.
 Status EncodeChange(Change& change);
+// The same with the ops taken from `ops` (renumbered in place) instead of
+// change.ops, which is ignored (saves a copy of a big transaction).
+Status EncodeChange(Change& change, std::deque<ChangeOp>& ops);
 
 // The type-2 (compressed) form of a type-1 change chunk.
 Result<Bytes> CompressChange(ByteSpan change_chunk);

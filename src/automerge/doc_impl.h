@@ -190,9 +190,12 @@ struct Document::Impl {
   std::vector<ChangeHash> lazy_heads;  // sorted
   size_t lazy_count = 0;
   std::optional<Error> history_error;
+  Bytes corrupt_body;  // the chunk whose history failed to rebuild
 
   // ---- pending transaction ----
-  std::vector<ChangeOp> pending;  // doc actor indexes
+  // A deque: no reallocation copies while a big transaction grows, and it
+  // shrinks block by block while Commit moves it into the change.
+  std::deque<ChangeOp> pending;  // doc actor indexes
   uint64_t pending_start = 0;
 
   explicit Impl(ActorId actor);

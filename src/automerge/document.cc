@@ -626,9 +626,9 @@ void Document::Impl::BeginIfNeeded() {
 std::optional<ChangeHash> Document::Impl::CommitPending(
     const CommitOptions& opts) {
   if (pending.empty()) return std::nullopt;
-  // A deferred change graph must exist before a change is added to it. If
-  // it cannot be rebuilt the document is corrupt; the change is still
-  // recorded (its deps are the chunk's heads).
+  // A deferred change graph must exist before a change is added to it. (If
+  // it cannot be rebuilt the document is corrupt and the change gets no
+  // deps.)
   (void)EnsureHistory();
   Change ch;
   for (uint32_t h : heads) ch.deps.push_back(records[h].hash);
@@ -645,16 +645,16 @@ std::optional<ChangeHash> Document::Impl::CommitPending(
     ch.other_actors.push_back(actors[i]);
     map[i] = k++;
   }
-  ch.ops = std::move(pending);
-  pending.clear();
-  for (auto& op : ch.ops) {
+  for (auto& op : pending) {
     if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
     if (!op.key_is_str && op.elem.counter != 0)
       op.elem.actor = map[op.elem.actor];
     for (auto& p : op.pred) p.actor = map[p.actor];
   }
-  (void)EncodeChange(ch);
-  RecordChange(ch, ch.bytes, local_actor, ch.start_op + ch.ops.size() - 1);
+  (void)EncodeChange(ch, pending);
+  const uint64_t n = pending.size();
+  pending.clear();
+  RecordChange(ch, ch.bytes, local_actor, ch.start_op + n - 1);
   return ch.hash;
 }
 

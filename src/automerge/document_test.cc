@@ -349,6 +349,8 @@ TEST(DocumentTest, LazyHistoryDetectsMismatchingHeads) {
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().code, ErrorCode::kCorrupt);
   EXPECT_NE(st.error().message.find("mismatching heads"), std::string::npos);
+  // Save hands the document back unchanged.
+  EXPECT_EQ(d->Save(), forged);
   // History users see the error too.
   std::vector<Bytes> none;
   EXPECT_FALSE(d->ApplyChanges(none).has_value());

@@ -63,6 +63,10 @@ void MaybeCompress(std::vector<OutColumn>& cols, bool compress) {
 }  // namespace
 
 Bytes Document::Impl::SaveDocument(bool compress) {
+  // A document whose change graph could not be rebuilt is saved as it was
+  // loaded (plus nothing: no change can be added to it).
+  if (history_error && records.empty())
+    return WriteChunk(ChunkType::kDocument, corrupt_body);
   // Actors that authored changes, sorted by bytes.
   std::vector<uint32_t> used;
   for (uint32_t a = 0; a < actors.size(); ++a)
@@ -811,6 +815,7 @@ Status Document::Impl::EnsureHistory() {
   Status s = LoadDocumentChunk(body, LoadMode::kHistoryOnly);
   if (!s) {
     history_error = s.error().WithContext("document history");
+    corrupt_body = std::move(body);  // Save() hands it back unchanged
     return tl::unexpected(*history_error);
   }
   // The chunk's changes count as saved (they came from a saved document).

@@ -48,16 +48,19 @@ enum class ScalarType : uint8_t {
   kUnknown = 10,  // tags 10..15; kept verbatim (unknown_tag, bytes)
 };
 
-// A scalar value. Only the fields that belong to `type` are meaningful:
+// A scalar value. Only the fields that belong to `type` are meaningful
+// (i, u and f share storage):
 //   kBool: b; kUint: u; kInt/kCounter/kTimestamp: i; kF64: f;
 //   kStr: s (UTF-8); kBytes: s (raw bytes); kUnknown: unknown_tag + s (raw).
 struct ScalarValue {
   ScalarType type = ScalarType::kNull;
   bool b = false;
   uint8_t unknown_tag = 0;
-  int64_t i = 0;
-  uint64_t u = 0;
-  double f = 0;
+  union {  // which one is meaningful depends on `type`
+    int64_t i = 0;
+    uint64_t u;
+    double f;
+  };
   std::string s;
 
   static ScalarValue Null() { return {}; }
