@@ -49,6 +49,15 @@ bool CoversHeads(const HashList& our_heads,
       });
 }
 
+// Whether we have the change `hash`. Our heads are checked first: that
+// answers the common questions (the peer's heads equal ours) without the
+// engine's hash index, which a freshly loaded document builds lazily.
+bool Known(Document& doc, const HashList& our_heads, const ChangeHash& hash) {
+  return std::find(our_heads.begin(), our_heads.end(), hash) !=
+             our_heads.end() ||
+         doc.HasChange(hash);
+}
+
 // The changes that are not ancestors of `have_deps`, in application order
 // (automerge's ChangeGraph::get_hashes).
 std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
@@ -76,10 +85,11 @@ std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
 // what Document::GetMissingDeps reports) would stall the sync on orphans
 // the peer cannot provide, while a dep we do not ask for still arrives
 // through the peer's Bloom filter comparison.
-HashList MissingDepsFrom(Document& doc, const HashList& start) {
+HashList MissingDepsFrom(Document& doc, const HashList& our_heads,
+                         const HashList& start) {
   HashList missing;
   for (const auto& hash : start) {
-    if (!doc.HasChange(hash)) missing.push_back(hash);
+    if (!Known(doc, our_heads, hash)) missing.push_back(hash);
   }
   SortUnique(missing);
   if (doc.NumQueued() != 0 && !missing.empty()) {
@@ -105,8 +115,14 @@ Have MakeHave(Document& doc, size_t num_changes, const HashList& our_heads,
 // Automerge's get_hashes_to_send: what the peer explicitly needs (and we
 // have), then every change since its last sync that none of its Bloom
 // filters contains, plus all changes that depend on those.
+//
+// When the peer's heads include all of ours, every change of ours is an
+// ancestor of its heads, so its filter (which covers all its changes since
+// its last sync, and a Bloom filter has no false negatives) holds every
+// candidate: only the explicit needs remain, and we skip the walk.
 std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
                                     const HashList& our_heads,
+                                    const HashList& their_heads,
                                     const std::vector<Have>& have,
                                     const HashList& need) {
   std::vector<uint32_t> need_indexes;
@@ -115,7 +131,9 @@ std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
       need_indexes.push_back(uint32_t(*index));
     }
   }
-  if (have.empty()) return need_indexes;
+  if (have.empty() || CoversHeads(our_heads, their_heads)) {
+    return need_indexes;
+  }
 
   HashList last_sync;
   for (const auto& h : have) {
@@ -225,7 +243,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
 
   HashList our_need;
   if (!state.read_only && state.their_heads) {
-    our_need = MissingDepsFrom(doc, *state.their_heads);
+    our_need = MissingDepsFrom(doc, our_heads, *state.their_heads);
   }
 
   // Send a filter of what we have only once everything we need is among
@@ -249,7 +267,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   // it confused us with someone else): ask it to start over.
   if (state.their_have && !state.their_have->empty()) {
     for (const auto& hash : state.their_have->front().last_sync) {
-      if (!doc.HasChange(hash)) {
+      if (!Known(doc, our_heads, hash)) {
         Message reset;
         reset.version = MessageVersion::kV1;
         reset.heads = our_heads;
@@ -269,7 +287,8 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
       payload = WholeDocumentPayload(doc, num_changes);
     } else {
       std::vector<uint32_t> all = ChangesToSend(
-          doc, num_changes, our_heads, *state.their_have, *state.their_need);
+          doc, num_changes, our_heads, state.their_heads.value_or(HashList{}),
+          *state.their_have, *state.their_need);
       std::vector<uint32_t> fresh;
       fresh.reserve(all.size());
       for (uint32_t i : all) {
@@ -297,6 +316,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
 
   state.have_responded = true;
   state.last_sent_heads = our_heads;
+  state.sent_hashes.reserve(state.sent_hashes.size() + payload.indexes.size());
   for (uint32_t i : payload.indexes) {
     state.sent_hashes.insert(doc.ChangeHashAt(i));
   }
@@ -392,9 +412,10 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
     state.last_sent_heads = message.heads;
   }
 
+  const HashList after_heads = doc.Heads();
   HashList known_heads;
   for (const auto& head : message.heads) {
-    if (doc.HasChange(head)) known_heads.push_back(head);
+    if (Known(doc, after_heads, head)) known_heads.push_back(head);
   }
   if (known_heads.size() == message.heads.size()) {
     state.shared_heads = message.heads;
