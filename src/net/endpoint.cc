@@ -2,6 +2,7 @@
 
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/prctl.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -302,6 +303,13 @@ void EndpointImpl::OnWritable() {
 void EndpointImpl::Pump() {
   if (shut_ || in_pump_) return;
   in_pump_ = true;
+  // Pacing waits are tens of microseconds: the default 50 us timer slack
+  // of the loop thread would stretch every one of them.
+  static thread_local bool slack_set = false;
+  if (!slack_set) {
+    prctl(PR_SET_TIMERSLACK, 1000UL);
+    slack_set = true;
+  }
   uint64_t now = Now();
   engine_->HandleTimeout(now);  // only connections whose timers expired
   for (int round = 0; round < 64; ++round) {
