@@ -730,32 +730,43 @@ Status RunS1(Lab& lab, Report& r) {
 // --- S6: partition healing ---------------------------------------------------
 
 constexpr double kS6CutMs = 10000;
+// S6 nodes run as `vudo start` does by default, mDNS on (besides the
+// ticket); false (`vudo test --scenario S6 --no-mdns`) measures only the
+// ticket path: failure detection, redial and backoff.
+bool g_s6_mdns = true;
 
 Status RunS6(Lab& lab, Report& r) {
   r.title = "Partition healing (reconnection)";
-  r.topology =
-      "netlab lan --hosts 2; h2 cut off for 10 s (partition --mode drop)";
+  r.topology = fmt::format(
+      "netlab lan --hosts 2; h2 cut off for 10 s (partition --mode drop); "
+      "nodes with the ticket{}",
+      g_s6_mdns ? " and mDNS" : " only (--no-mdns)");
   VUDO_TRY(lab.Up({"lan", "--hosts", "2"}));
   VUDO_ASSIGN_OR_RETURN(std::string ip1, lab.Addr("h1"));
   VUDO_ASSIGN_OR_RETURN(std::string ip2, lab.Addr("h2"));
-  // The ticket path (no mDNS): what is measured is the node's own
-  // failure detection and redial.
-  VUDO_ASSIGN_OR_RETURN(
-      NodeProc * a,
-      lab.StartNode("h1", {"--bind", ip1, "--bind6", "", "--no-mdns"}));
+  // h2 dials h1 by ticket; mDNS as configured (see g_s6_mdns).
+  std::vector<std::string> common = {"--bind6", ""};
+  if (!g_s6_mdns) common.push_back("--no-mdns");
+  auto with = [&](std::vector<std::string> v) {
+    v.insert(v.end(), common.begin(), common.end());
+    return v;
+  };
+  VUDO_ASSIGN_OR_RETURN(NodeProc * a,
+                        lab.StartNode("h1", with({"--bind", ip1})));
   VUDO_ASSIGN_OR_RETURN(Event ra, a->WaitType("ready", 10000));
   std::string ticket = ra.data.value("ticket", "");
   std::string doc = ra.data.value("doc", "");
   double t0 = NowMs();
   VUDO_ASSIGN_OR_RETURN(
-      NodeProc * b, lab.StartNode("h2", {"--bind", ip2, "--bind6", "",
-                                         "--no-mdns", "--connect", ticket}));
+      NodeProc * b,
+      lab.StartNode("h2", with({"--bind", ip2, "--connect", ticket})));
   VUDO_ASSIGN_OR_RETURN(Event pb, b->WaitType("peer-connected", 15000));
   VUDO_ASSIGN_OR_RETURN(Event pa, a->WaitType("peer-connected", 15000));
   VUDO_TRY(b->WaitType("doc-adopted", 10000));
   r.fields["connection_time_ms"] = R1(std::max(pa.t_ms, pb.t_ms) - t0);
   r.fields["connection"] = {
-      {"via", "ticket"},
+      {"via", pb.data.value("via", "?")},
+      {"mdns", g_s6_mdns},
       {"dial_to_session_ms", pb.data.value("connect_ms", -1.0)}};
 
   // One todo before the cut.
@@ -963,6 +974,7 @@ struct TestArgs {
   bool json_out = false;
   bool strict = false;
   bool keep = false;
+  bool no_mdns = false;
 };
 
 void RunTest(const TestArgs& args) {
@@ -981,6 +993,9 @@ void RunTest(const TestArgs& args) {
         "hole punching, not implemented yet)",
         args.scenario, names));
   }
+  if (args.no_mdns && std::string(sc->name) != "S6")
+    return Fail("--no-mdns only applies to S6 (S1 is mDNS discovery)");
+  g_s6_mdns = !args.no_mdns;
   if (::geteuid() != 0) {
     std::cerr << "vudo test: SKIPPED LOUDLY: scenario " << sc->name
               << " needs root to create network namespaces\n";
@@ -1072,6 +1087,8 @@ void Register(CLI::App& app) {
                  "The report's time targets decide PASS too");
   test->add_flag("--keep", a.keep,
                  "Keep the nodes' data dirs and logs (kept anyway on FAIL)");
+  test->add_flag("--no-mdns", a.no_mdns,
+                 "S6: nodes without mDNS (the ticket's redial path only)");
   test->callback([] { RunTest(a); });
 }
 VUDO_REGISTER_COMMANDS(Register);
