@@ -670,6 +670,24 @@ Status Stream::Reset(uint64_t app_code) {
   return Ok();
 }
 
+void Stream::OnReadable(std::function<void()> cb) {
+  on_readable_ = std::move(cb);
+  auto c = conn_.lock();
+  if (!on_readable_ || !c) return;
+  if (auto ep = c->ep_.lock()) {
+    std::weak_ptr<Connection> wc = c;
+    int64_t id = id_;
+    ep->Post([wc, id] {
+      auto c = wc.lock();
+      if (!c) return;
+      auto it = c->streams_.find(id);
+      if (it == c->streams_.end()) return;
+      auto s = it->second;  // keeps the stream alive during the call
+      if (auto cb = s->on_readable_) cb();
+    });
+  }
+}
+
 size_t Stream::WritableBytes() const {
   auto c = conn_.lock();
   return c ? c->quic_->WritableBytes(id_) : 0;

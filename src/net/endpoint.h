@@ -92,8 +92,10 @@ class Stream {
   size_t WritableBytes() const;
 
   // Fires when Read may return something new (data, FIN, reset, close).
-  // Edge-triggered: read until Read returns 0 bytes.
-  void OnReadable(std::function<void()> cb) { on_readable_ = std::move(cb); }
+  // Edge-triggered: read until Read returns 0 bytes. It also fires once
+  // soon after being set (posted), so data that arrived before is not
+  // missed; a spurious call just reads nothing.
+  void OnReadable(std::function<void()> cb);
   // Fires once after a short Write when buffer space is available again.
   void OnWritable(std::function<void()> cb) { on_writable_ = std::move(cb); }
 

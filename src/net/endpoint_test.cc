@@ -272,6 +272,40 @@ TEST(EndpointTest, SlowReaderSlowsWriter) {
   EXPECT_TRUE(writable_again);
 }
 
+TEST(EndpointTest, DataBeforeOnReadableIsNotMissed) {
+  Pair p;
+  std::string got;
+  bool fin = false;
+  std::vector<std::shared_ptr<Stream>> keep;
+  p.b->Register(kAlpn, [&](std::shared_ptr<Connection> c) {
+    c->OnStream([&](std::shared_ptr<Stream> s) {
+      keep.push_back(s);
+      // Set the callback only later, without a Read: all the data and the
+      // FIN have arrived by then and no new event will come.
+      auto t = std::make_shared<boost::asio::steady_timer>(
+          p.io, std::chrono::milliseconds(50));
+      t->async_wait([&, s, t](auto) {
+        s->OnReadable([&, s] {
+          uint8_t buf[64];
+          for (;;) {
+            auto r = s->Read(buf);
+            if (!r) return;
+            got.append(reinterpret_cast<char*>(buf), r->bytes);
+            if (r->fin) fin = true;
+            if (r->bytes == 0 || r->fin) return;
+          }
+        });
+      });
+    });
+  });
+  auto c = p.Dial(*p.a, AddrOf(*p.b)).value();
+  auto s = c->OpenBi().value();
+  ASSERT_EQ(s->Write(AsBytes("early")).value(), 5u);
+  ASSERT_TRUE(s->Finish().has_value());
+  ASSERT_TRUE(RunUntil(p.io, [&] { return fin; }));
+  EXPECT_EQ(got, "early");
+}
+
 TEST(EndpointTest, NodeAddrListsLoopback) {
   boost::asio::io_context io;
   EndpointConfig cfg;
