@@ -1,6 +1,8 @@
 // Arbitrary bytes into the CBOR and automerge-repo message decoders.
 // - a CBOR value that decodes must re-encode to bytes that decode again to
 //   the same encoding;
+// - cbor::SplitMap (validate without building) accepts exactly the maps
+//   that cbor::Decode accepts;
 // - the message decoder's fast path (raw map entries) must agree with the
 //   decode of the canonical re-encoding of the value, and with its own
 //   owning-buffer variant;
@@ -20,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!again || vudo::repo::cbor::Encode(*again) != once) std::abort();
     (void)vudo::repo::cbor::ToJson(*value);
   }
+  // SplitMap validates without building: it must accept exactly the maps
+  // Decode accepts.
+  auto split = vudo::repo::cbor::SplitMap(bytes);
+  bool is_map = value && value->type() == vudo::repo::cbor::Value::Type::kMap;
+  if (split.has_value() != is_map) std::abort();
   auto msg = vudo::repo::DecodeMessage(bytes);
   auto owned =
       vudo::repo::DecodeMessage(vudo::Bytes(bytes.begin(), bytes.end()));

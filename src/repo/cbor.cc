@@ -189,9 +189,8 @@ double HalfToDouble(uint16_t h) {
 
 class Decoder {
  public:
-  // build = false validates and skips items without building values.
-  Decoder(ByteSpan data, const DecodeLimits& limits, bool build = true)
-      : data_(data), reader_(data), limits_(limits), build_(build) {}
+  Decoder(ByteSpan data, const DecodeLimits& limits)
+      : data_(data), reader_(data), limits_(limits) {}
 
   // The entries of the map that spans all of the input, as raw key/value
   // items (validated like DecodeAll).
@@ -222,9 +221,9 @@ class Decoder {
         }
       }
       size_t k0 = reader_.position();
-      VUDO_TRY(DecodeItem(1));
+      VUDO_TRY(Skip(1));
       size_t k1 = reader_.position();
-      VUDO_TRY(DecodeItem(1));
+      VUDO_TRY(Skip(1));
       size_t v1 = reader_.position();
       out.push_back({data_.subspan(k0, k1 - k0), data_.subspan(k1, v1 - k1)});
     }
@@ -330,6 +329,79 @@ class Decoder {
     }
   }
 
+  // Validates one item exactly as DecodeItem does, without building it.
+  Status Skip(int depth) {
+    if (depth > limits_.max_depth) {
+      return Err(ErrorCode::kOverflow, "cbor: nesting deeper than {}",
+                 limits_.max_depth);
+    }
+    VUDO_TRY(CountItem());
+    VUDO_ASSIGN_OR_RETURN(Head h, ReadHead());
+    switch (h.major) {
+      case 0:
+      case 1:
+        return Ok();
+      case 2:
+      case 3: {
+        if (h.indefinite) {
+          VUDO_ASSIGN_OR_RETURN(Bytes b, ReadString(h));
+          if (h.major == 3 && !IsValidUtf8(b)) {
+            return Err(ErrorCode::kInvalidArgument,
+                       "cbor: text string is not valid UTF-8");
+          }
+          return Ok();
+        }
+        if (h.arg > reader_.remaining()) {
+          return Err(ErrorCode::kTruncated,
+                     "cbor: string of {} bytes but only {} remain", h.arg,
+                     reader_.remaining());
+        }
+        VUDO_ASSIGN_OR_RETURN(ByteSpan span, reader_.ReadSpan(size_t(h.arg)));
+        if (h.major == 3 && !IsValidUtf8(span)) {
+          return Err(ErrorCode::kInvalidArgument,
+                     "cbor: text string is not valid UTF-8");
+        }
+        return Ok();
+      }
+      case 4:
+      case 5: {
+        const uint64_t per_entry = h.major == 5 ? 2 : 1;
+        if (h.indefinite) {
+          while (!AtBreak()) {
+            if (reader_.empty()) {
+              return Err(ErrorCode::kTruncated, "cbor: unterminated {}",
+                         h.major == 5 ? "map" : "array");
+            }
+            for (uint64_t k = 0; k < per_entry; ++k) VUDO_TRY(Skip(depth + 1));
+          }
+          (void)reader_.ReadU8();
+          return Ok();
+        }
+        if (h.arg > reader_.remaining() / per_entry) {
+          return Err(ErrorCode::kTruncated,
+                     "cbor: container of {} entries but only {} bytes remain",
+                     h.arg, reader_.remaining());
+        }
+        VUDO_TRY(CheckCount(h.arg * per_entry));
+        for (uint64_t i = 0; i < h.arg * per_entry; ++i) {
+          VUDO_TRY(Skip(depth + 1));
+        }
+        return Ok();
+      }
+      case 6:
+        return Skip(depth + 1);
+      default:  // 7
+        if (h.indefinite) {
+          return Err(ErrorCode::kInvalidArgument, "cbor: unexpected break");
+        }
+        if (h.info == 24 && h.arg < 32) {
+          return Err(ErrorCode::kInvalidArgument,
+                     "cbor: simple value {} in two-byte form", h.arg);
+        }
+        return Ok();
+    }
+  }
+
   Result<Value> DecodeItem(int depth) {
     if (depth > limits_.max_depth) {
       return Err(ErrorCode::kOverflow, "cbor: nesting deeper than {}",
@@ -344,19 +416,6 @@ class Decoder {
         return Value::NegativeMinusOne(h.arg);
       case 2:
       case 3: {
-        if (!build_ && !h.indefinite) {  // validate in place, no copy
-          if (h.arg > reader_.remaining()) {
-            return Err(ErrorCode::kTruncated,
-                       "cbor: string of {} bytes but only {} remain", h.arg,
-                       reader_.remaining());
-          }
-          VUDO_ASSIGN_OR_RETURN(ByteSpan span, reader_.ReadSpan(size_t(h.arg)));
-          if (h.major == 3 && !IsValidUtf8(span)) {
-            return Err(ErrorCode::kInvalidArgument,
-                       "cbor: text string is not valid UTF-8");
-          }
-          return Value();
-        }
         VUDO_ASSIGN_OR_RETURN(Bytes b, ReadString(h));
         if (h.major == 2) return Value::FromBytes(std::move(b));
         if (!IsValidUtf8(b)) {
@@ -373,7 +432,7 @@ class Decoder {
               return Err(ErrorCode::kTruncated, "cbor: unterminated array");
             }
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            if (build_) items.push_back(std::move(v));
+            items.push_back(std::move(v));
           }
           (void)reader_.ReadU8();
         } else {
@@ -384,10 +443,10 @@ class Decoder {
                        h.arg, reader_.remaining());
           }
           VUDO_TRY(CheckCount(h.arg));
-          if (build_) items.reserve(size_t(h.arg));
+          items.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            if (build_) items.push_back(std::move(v));
+            items.push_back(std::move(v));
           }
         }
         return Value::Array(std::move(items));
@@ -401,7 +460,7 @@ class Decoder {
             }
             VUDO_ASSIGN_OR_RETURN(Value k, DecodeItem(depth + 1));
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            if (build_) entries.emplace_back(std::move(k), std::move(v));
+            entries.emplace_back(std::move(k), std::move(v));
           }
           (void)reader_.ReadU8();
         } else {
@@ -411,18 +470,17 @@ class Decoder {
                        h.arg, reader_.remaining());
           }
           VUDO_TRY(CheckCount(h.arg * 2));
-          if (build_) entries.reserve(size_t(h.arg));
+          entries.reserve(size_t(h.arg));
           for (uint64_t i = 0; i < h.arg; ++i) {
             VUDO_ASSIGN_OR_RETURN(Value k, DecodeItem(depth + 1));
             VUDO_ASSIGN_OR_RETURN(Value v, DecodeItem(depth + 1));
-            if (build_) entries.emplace_back(std::move(k), std::move(v));
+            entries.emplace_back(std::move(k), std::move(v));
           }
         }
         return Value::Map(std::move(entries));
       }
       case 6: {
         VUDO_ASSIGN_OR_RETURN(Value content, DecodeItem(depth + 1));
-        if (!build_) return Value();
         return Value::Tag(h.arg, std::move(content));
       }
       default:  // 7
@@ -458,7 +516,6 @@ class Decoder {
   ByteSpan data_;
   ByteReader reader_;
   const DecodeLimits& limits_;
-  bool build_;
   size_t items_ = 0;
 };
 
@@ -563,7 +620,7 @@ Result<std::vector<RawEntry>> SplitMap(ByteSpan data,
                data.size(), limits.max_input_bytes);
   }
   if (data.empty()) return Err(ErrorCode::kTruncated, "cbor: empty input");
-  return Decoder(data, limits, /*build=*/false).SplitTopMap();
+  return Decoder(data, limits).SplitTopMap();
 }
 
 namespace {
