@@ -3,10 +3,12 @@
 // same documents in the same run and prints the ratios).
 //
 // usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N] [--verbose]
-// Loads A (and B, else B starts empty), then syncs until both are silent
-// (A generates first), N times from the loaded state; prints one JSON line:
-// {"load_ms", "sync_ms" (best of N), "bytes", "messages", "rounds",
-//  "changes", "converged"}. --verbose: per-step times on stderr.
+// N times: loads A (and B, else B starts empty) from the file bytes, then
+// syncs until both are silent (A generates first); prints one JSON line:
+// {"load_ms", "sync_ms" (best of N; documents loaded), "total_ms" (best of
+// N, load + sync), "bytes", "messages", "rounds", "changes", "converged"}.
+// The engine loads lazily (the change graph is rebuilt on first need), so
+// compare total_ms as well as sync_ms. --verbose: per-step times on stderr.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -71,18 +73,16 @@ int main(int argc, char** argv) {
   Bytes a_bytes = ReadFile(a_file);
   Bytes b_bytes = b_file.empty() ? Bytes() : ReadFile(b_file);
 
-  auto t0 = Clock::now();
-  Document a_loaded = LoadOrDie(a_bytes, 0xa1);
-  double load_ms = Ms(Clock::now() - t0);
-
-  double best_ms = 1e300;
+  double best_ms = 1e300, best_total_ms = 1e300, load_ms = 0;
   size_t bytes = 0, messages = 0, changes = 0;
   int rounds = 0;
   bool converged = false;
   for (int r = 0; r < repeat; ++r) {
-    Document a = a_loaded.Fork(vudo::automerge::ActorId(16, 0xa1));
+    auto t0 = Clock::now();
+    Document a = LoadOrDie(a_bytes, 0xa1);
     Document b = b_file.empty() ? Document(vudo::automerge::ActorId(16, 0xb2))
                                 : LoadOrDie(b_bytes, 0xb2);
+    double this_load_ms = Ms(Clock::now() - t0);
     vudo::automerge::sync::SyncState sa, sb;
     bytes = messages = 0;
     rounds = -1;
@@ -123,14 +123,17 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    best_ms = std::min(best_ms, Ms(Clock::now() - start));
+    auto end = Clock::now();
+    if (Ms(end - start) < best_ms) load_ms = this_load_ms;
+    best_ms = std::min(best_ms, Ms(end - start));
+    best_total_ms = std::min(best_total_ms, Ms(end - t0));
     converged = rounds >= 0 && a.Heads() == b.Heads();
     changes = b.NumChanges();
   }
-  nlohmann::json out = {{"load_ms", load_ms},    {"sync_ms", best_ms},
-                        {"bytes", bytes},        {"messages", messages},
-                        {"rounds", rounds},      {"changes", changes},
-                        {"converged", converged}};
+  nlohmann::json out = {{"load_ms", load_ms},        {"sync_ms", best_ms},
+                        {"total_ms", best_total_ms}, {"bytes", bytes},
+                        {"messages", messages},      {"rounds", rounds},
+                        {"changes", changes},        {"converged", converged}};
   std::cout << out.dump() << std::endl;
   return converged ? 0 : 1;
 }

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <optional>
-#include <unordered_set>
 #include <vector>
 
 #include "automerge/sync/hash.h"
@@ -37,7 +36,7 @@ struct SyncState {
   std::optional<HashList> their_need;
   std::optional<std::vector<Have>> their_have;
   // Changes sent in this session that the peer has not acknowledged.
-  std::unordered_set<ChangeHash, ChangeHashHasher> sent_hashes;
+  ChangeHashSet sent_hashes;
   // A message of ours awaits an answer: do not send duplicates.
   bool in_flight = false;
   // We sent at least one message (the first one always goes out, so that

@@ -74,6 +74,30 @@ TEST(SyncStateTest, RejectsMalformedState) {
   EXPECT_EQ(SyncState().Encode(), Hex("4300"));
 }
 
+TEST(ChangeHashSetTest, BehavesLikeASet) {
+  ChangeHashSet set;
+  EXPECT_TRUE(set.empty());
+  ChangeHash a{1}, b{2}, c{3};
+  set.insert(c);
+  set.insert(a);
+  set.insert(c);
+  EXPECT_TRUE(set.contains(a));
+  EXPECT_FALSE(set.contains(b));
+  EXPECT_EQ(set.size(), 2u);
+  set.insert(b);
+  EXPECT_TRUE(set.contains(b));
+  EXPECT_EQ(set.sorted(), (HashList{a, b, c}));
+  set.erase_if([&](const ChangeHash& h) { return h == b; });
+  EXPECT_FALSE(set.contains(b));
+  ChangeHashSet other;
+  other.insert(c);
+  other.insert(a);
+  EXPECT_TRUE(set == other);
+  set.clear();
+  EXPECT_TRUE(set.empty());
+  EXPECT_FALSE(set.contains(a));
+}
+
 TEST(SyncStateTest, ReadOnlyToggle) {
   SyncState state = SyncState::New(/*read_only=*/true);
   state.their_capabilities = PeerCapabilities{true, true};

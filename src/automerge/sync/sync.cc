@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <iterator>
-#include <unordered_set>
 
 namespace vudo::automerge::sync {
 namespace {
-
-using HashSet = std::unordered_set<ChangeHash, ChangeHashHasher>;
 
 void SortUnique(HashList& hashes) {
   std::sort(hashes.begin(), hashes.end());
@@ -250,13 +247,12 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   // the peer's heads (otherwise the peer would answer a stale filter).
   std::vector<Have> our_have;
   {
-    HashSet their_heads;
-    if (state.their_heads) {
-      their_heads.insert(state.their_heads->begin(), state.their_heads->end());
-    }
+    HashList their_heads = state.their_heads.value_or(HashList{});
+    SortUnique(their_heads);
     bool all_in_heads =
-        std::all_of(our_need.begin(), our_need.end(),
-                    [&](const ChangeHash& h) { return their_heads.count(h); });
+        std::all_of(our_need.begin(), our_need.end(), [&](const ChangeHash& h) {
+          return std::binary_search(their_heads.begin(), their_heads.end(), h);
+        });
     if (all_in_heads) {
       our_have.push_back(
           MakeHave(doc, num_changes, our_heads, state.shared_heads));
@@ -292,7 +288,9 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
       std::vector<uint32_t> fresh;
       fresh.reserve(all.size());
       for (uint32_t i : all) {
-        if (!state.sent_hashes.count(doc.ChangeHashAt(i))) fresh.push_back(i);
+        if (!state.sent_hashes.contains(doc.ChangeHashAt(i))) {
+          fresh.push_back(i);
+        }
       }
       if (fresh.size() > num_changes / 3 && state.SupportsV2()) {
         // More than a third of the document: the document chunk is smaller.
@@ -398,14 +396,10 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
     const size_t num_changes = doc.NumChanges();
     std::vector<bool> acknowledged =
         MarkAncestors(doc, num_changes, message.heads);
-    for (auto it = state.sent_hashes.begin(); it != state.sent_hashes.end();) {
-      auto index = doc.ChangeIndex(*it);
-      if (index && acknowledged[*index]) {
-        it = state.sent_hashes.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    state.sent_hashes.erase_if([&](const ChangeHash& hash) {
+      auto index = doc.ChangeIndex(hash);
+      return index && acknowledged[*index];
+    });
   }
 
   if (message.changes.empty() && message.heads == before_heads) {
