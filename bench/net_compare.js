@@ -3,7 +3,8 @@
 //          `vudo net bench` (one-stream bulk, receiver counts bytes);
 //   iroh:  real iroh 1.0 (npm @number0/iroh) connect + 1-byte echo between
 //          two iroh endpoints in this process (relays and discovery off);
-//   TCP:   bench_net_tcp, one loopback TCP connection moving the same bytes.
+//   TCP:   bench_net_tcp, one loopback TCP connection moving the same bytes;
+//   and bench_net_engine: vudo's two sans-I/O engines in memory (CPU cost).
 // Prints one JSON object with the figures and the ratios vudo/reference.
 'use strict';
 const path = require('node:path');
@@ -14,6 +15,7 @@ const ROOT = path.resolve(__dirname, '..');
 const iroh = require(path.join(ROOT, 'tests/interop/node_modules/@number0/iroh'));
 const VUDO = process.env.VUDO_BIN || path.join(ROOT, 'build/release/src/cli/vudo');
 const TCP = process.env.BENCH_NET_TCP || path.join(ROOT, 'build/release/bench/bench_net_tcp');
+const ENGINE = process.env.BENCH_NET_ENGINE || path.join(ROOT, 'build/release/bench/bench_net_engine');
 const BULK = +(process.env.NET_BULK_BYTES || (1 << 30));
 const PINGS = +(process.env.NET_PINGS || 200);
 const ALPN = 'vudo-bench/1';
@@ -121,6 +123,7 @@ async function irohFigures() {
   sink.p.kill('SIGTERM');
   const tcpRuns = [];
   for (let i = 0; i < 3; i++) tcpRuns.push(await run(TCP, [String(BULK)]));
+  const engine = await run(ENGINE, [String(Math.min(BULK, 1 << 30)), '100']);
   const ir = await irohFigures();
   const vudoBulk = median(bulkRuns.map((r) => r.gib_per_s));
   const tcpBulk = median(tcpRuns.map((r) => r.gib_per_s));
@@ -132,6 +135,7 @@ async function irohFigures() {
       bulk_runs_gib_per_s: bulkRuns.map((r) => +r.gib_per_s.toFixed(3)),
       bulk_metrics: bulkRuns[bulkRuns.length - 1].metrics,
     },
+    vudo_engine_in_memory: engine,
     iroh: ir,
     tcp: { bulk_gib_per_s_median_of_3: tcpBulk },
     ratios: {

@@ -22,7 +22,8 @@ gnutls_datum_t Datum(const Bytes& b) {
 }  // namespace
 
 const char kTlsPriority[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-SIGN-ALL:+SIGN-EDDSA-ED25519:"
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-SIGN-ALL:+SIGN-EDDSA-ED25519:-GROUP-ALL:+"
+    "GROUP-X25519:"
     "-CTYPE-ALL:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK:%DISABLE_TLS13_COMPAT_MODE";
 
 Bytes Ed25519Spki(const NodeId& id) {
