@@ -839,6 +839,13 @@ Status RunS6(Lab& lab, Report& r) {
       reconnect = std::max(rb->t_ms, rca->t_ms) - t_heal;
       if (rb->data.contains("reconnect_ms"))
         cut["h2_drop_to_reconnect_ms"] = rb->data["reconnect_ms"];
+      // Who dialed the connection that came back, and what made it dial
+      // (ticket redial or an mDNS rediscovery).
+      const Event& dialer = rb->data.value("dialed", false) ? *rb : *rca;
+      cut["redialed_by"] = dialer.data.value("dialed", false)
+                               ? (&dialer == &*rb ? "h2" : "h1")
+                               : "?";
+      cut["redial_via"] = dialer.data.value("via", "?");
     }
   } else {
     r.Expect("the cut was long enough to drop the connection", false,
