@@ -107,6 +107,10 @@ struct ChangeRecord {
   uint64_t max_op = 0;
   uint32_t deps_off = 0;  // into Impl::dep_indexes
   uint32_t deps_count = 0;
+  int64_t time = 0;
+  uint32_t msg_off = 0;  // message bytes within the chunk
+  uint32_t msg_len = 0;
+  uint32_t extra_len = 0;  // extra bytes = the last extra_len chunk bytes
 };
 
 // Open-addressing table OpId -> element (the key is read from the element).

@@ -530,6 +530,22 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   r.start_op = ch.start_op;
   r.max_op = max_op_of_change;
   r.deps_off = static_cast<uint32_t>(dep_indexes.size());
+  r.time = ch.time;
+  r.msg_len = static_cast<uint32_t>(ch.message.size());
+  r.extra_len = static_cast<uint32_t>(ch.extra.size());
+  {
+    // Where the message sits: after magic, checksum, type, uleb(len), deps,
+    // actor, seq, start op and time, then its uleb length.
+    ByteReader hr(chunk.subspan(std::min<size_t>(9, chunk.size())));
+    bool ok = ReadUleb(hr).has_value();
+    auto nd = ok ? ReadUleb(hr) : Result<uint64_t>(0);
+    ok = ok && nd && hr.Skip(*nd * 32).has_value();
+    auto al = ok ? ReadUleb(hr) : Result<uint64_t>(0);
+    ok = ok && al && hr.Skip(*al).has_value() && ReadUleb(hr) && ReadUleb(hr) &&
+         ReadSleb(hr) && ReadUleb(hr);
+    r.msg_off = ok ? static_cast<uint32_t>(9 + hr.position()) : 0;
+    if (!ok) r.msg_len = 0;
+  }
   uint32_t idx = static_cast<uint32_t>(records.size());
   for (const auto& d : ch.deps) {
     auto di = hash_index.Find(d, records);
@@ -1202,24 +1218,9 @@ Document::ChangeMeta Document::ChangeMetaAt(size_t index) const {
   m.seq = r.seq;
   m.start_op = r.start_op;
   m.max_op = r.max_op;
-  // time and message from the chunk header.
-  auto c = ReadChunk(ByteSpan(r.bytes, r.bytes_len));
-  if (c) {
-    ByteReader rd(c->body);
-    auto nd = ReadUleb(rd);
-    if (nd && rd.Skip(*nd * 32)) {
-      auto al = ReadUleb(rd);
-      if (al && rd.Skip(*al) && ReadUleb(rd) && ReadUleb(rd)) {
-        auto t = ReadSleb(rd);
-        if (t) m.time = *t;
-        auto ml = ReadUleb(rd);
-        if (ml) {
-          auto s = rd.ReadSpan(*ml);
-          if (s) m.message = std::string(AsString(*s));
-        }
-      }
-    }
-  }
+  m.time = r.time;
+  m.message = std::string(reinterpret_cast<const char*>(r.bytes) + r.msg_off,
+                          r.msg_len);
   return m;
 }
 

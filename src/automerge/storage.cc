@@ -103,15 +103,10 @@ Bytes Document::Impl::SaveDocument(bool compress) {
       actor_e.Append(uint64_t{table[r.actor]});
       seq_e.Append(static_cast<int64_t>(r.seq));
       maxop_e.Append(static_cast<int64_t>(r.max_op));
-      ByteSpan chunk(r.bytes, r.bytes_len);
-      // Records hold well-formed type-1 chunks: header = 9 + uleb bytes.
-      ByteReader hr(chunk.subspan(9));
-      uint64_t blen = ReadUleb(hr).value_or(0);
-      ByteSpan cbody = hr.rest().first(std::min<size_t>(blen, hr.remaining()));
-      auto h = ReadChangeHeader(cbody);
-      time_e.Append(h ? h->time : 0);
-      if (h && !h->message.empty())
-        msg_e.Append(h->message);
+      time_e.Append(r.time);
+      if (r.msg_len)
+        msg_e.Append(std::string(
+            reinterpret_cast<const char*>(r.bytes) + r.msg_off, r.msg_len));
       else
         msg_e.AppendNull();
       depn_e.Append(uint64_t{r.deps_count});
@@ -123,8 +118,9 @@ Bytes Document::Impl::SaveDocument(bool compress) {
         return records[x].hash < records[y].hash;
       });
       for (uint32_t d : deps) deps_e.Append(static_cast<int64_t>(d));
-      ScalarValue extra = ScalarValue::BytesValue(
-          h ? std::string(AsString(h->extra)) : std::string());
+      ScalarValue extra = ScalarValue::BytesValue(std::string(
+          reinterpret_cast<const char*>(r.bytes) + r.bytes_len - r.extra_len,
+          r.extra_len));
       xmeta_e.Append(EncodeValue(extra, xraw_c));
     }
     actor_e.Finish();
