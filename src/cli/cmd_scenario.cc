@@ -989,6 +989,7 @@ void RunTest(const TestArgs& args) {
     for (const auto& s : kScenarios) std::cout << s.name << "\n";
     return;
   }
+  if (args.scenario.empty()) return Fail("give --scenario S1|S6 (or --list)");
   const Scenario* sc = nullptr;
   for (const auto& s : kScenarios)
     if (args.scenario == s.name) sc = &s;
