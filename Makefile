@@ -5,7 +5,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 10
 export CTEST_OUTPUT_ON_FAILURE := 1
 
-.PHONY: all deps build build-asan test unit asan interop integration fuzz-smoke bench demo clean format
+.PHONY: all deps build build-asan test unit asan interop integration scenarios fuzz-smoke bench demo clean format
 
 all: build
 
@@ -23,7 +23,7 @@ build-asan: deps
 # Unit tests (release), unit tests again under ASan+UBSan, interop tests
 # against the real reference peers, fuzz smoke runs.
 test: build build-asan
-	@$(MAKE) --no-print-directory unit asan interop integration fuzz-smoke
+	@$(MAKE) --no-print-directory unit asan interop integration scenarios fuzz-smoke
 
 unit:
 	ctest --preset release -j $(JOBS)
@@ -38,6 +38,13 @@ interop:
 # Multi-node tests: real vudo processes on loopback.
 integration:
 	VUDO_BIN=$(CURDIR)/build/release/src/cli/vudo node --test --test-concurrency=1 tests/integration/
+
+# The network lab's self-test and the report's scenarios (S1, S6) in network
+# namespaces; they need root (exit 77 otherwise, which counts as skipped and
+# says so loudly).
+scenarios:
+	bash tests/scenarios/netlab_test.sh || [ $$? -eq 77 ]
+	bash tests/scenarios/run.sh $(CURDIR)/build/release/src/cli/vudo || [ $$? -eq 77 ]
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh build/asan $(FUZZ_SECONDS)

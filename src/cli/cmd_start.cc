@@ -137,7 +137,7 @@ void RunStart(const StartArgs& args) {
   // Quick failure detection for interactive use and the scenarios.
   cfg.transport.idle_timeout_ns = 5'000'000'000;
   cfg.transport.keep_alive_ns = 1'000'000'000;
-  cfg.transport.handshake_timeout_ns = 3'000'000'000;
+  cfg.transport.handshake_timeout_ns = 1'000'000'000;
 
   asio::io_context io;
   node::Node node(io, cfg);

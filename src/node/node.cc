@@ -319,7 +319,12 @@ void Node::ScheduleRedial(Link& link) {
   link.state = Link::State::kBackoff;
   uint32_t r = randombytes_uniform(401);  // 0..400 -> jitter 0.8..1.2
   uint64_t delay = link.backoff_ms * (800 + r) / 1000;
-  link.backoff_ms = std::min(link.backoff_ms * 2, config_.backoff_max_ms);
+  uint64_t cap = config_.backoff_max_ms;
+  if (link.disconnects > 0 &&
+      NowMs() - link.disconnected_at_ms < config_.recent_loss_window_ms)
+    cap = std::min(cap, config_.backoff_recent_loss_ms);
+  link.backoff_ms = std::min(link.backoff_ms * 2, cap);
+  delay = std::min(delay, cap * 12 / 10);
   uint64_t gen = ++link.generation;
   Link* lp = &link;
   link.timer->expires_after(std::chrono::milliseconds(delay));

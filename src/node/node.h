@@ -47,6 +47,12 @@ struct NodeConfig {
                            // none arrives from a peer)
   uint64_t backoff_initial_ms = 100;
   uint64_t backoff_max_ms = 5000;
+  // For the first minute after losing a peer we were connected to, redial
+  // at least this often: the path may come back at any moment (a healed
+  // partition), and a dial's own Initial retransmissions back off to
+  // seconds. Then the backoff grows to backoff_max_ms.
+  uint64_t backoff_recent_loss_ms = 250;
+  uint64_t recent_loss_window_ms = 60000;
   net::TransportConfig transport;
   // LAN discovery (iroh's mDNS conventions). We announce "doc=<id>" of our
   // todo document as user-data and connect to the peers that announce the
