@@ -151,3 +151,24 @@ test('garbage on the repo ALPN: those connections are dropped, the node keeps se
   const peers = a.status().peers.filter((p) => p.state === 'connected');
   assert.deepEqual(peers.map((p) => p.id), [b.id]);
 });
+
+test('--metrics serves Prometheus text over HTTP', async (t) => {
+  const dir = tmpDir();
+  const a = await Node.start(path.join(dir, 'a'), ['--metrics', '127.0.0.1:0']);
+  const b = await Node.start(path.join(dir, 'b'), ['--connect', a.ticket]);
+  t.after(async () => { await a.stop(); await b.stop(); });
+  const port = a.ready.metrics_port;
+  assert.ok(port > 0);
+  todo(b.dataDir, 'add', 'counted');
+  await waitFor('a received it', () => same(a.titles(), ['counted']));
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /text\/plain/);
+  const text = await res.text();
+  assert.match(text, /^# TYPE vudo_peers_connected gauge$/m);
+  assert.match(text, /^vudo_peers_connected 1$/m);
+  const changes = Number(text.match(/^vudo_changes_received_total (\d+)$/m)[1]);
+  assert.ok(changes >= 1, text);
+  assert.match(text, new RegExp(`^vudo_peer_rtt_us\\{peer="${b.id}"\\} \\d+`, 'm'));
+  assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
+});
