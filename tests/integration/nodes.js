@@ -56,7 +56,7 @@ class Node {
     this.dataDir = dataDir;
     this.events = [];
     this.proc = spawn(VUDO, ['start', '--data-dir', dataDir, '--bind', '127.0.0.1',
-                             '--bind6', '', '--json', ...extraArgs],
+                             '--bind6', '', '--no-mdns', '--json', ...extraArgs],
                       { stdio: ['ignore', 'pipe', 'pipe'] });
     this.stderr = '';
     let buf = '';
