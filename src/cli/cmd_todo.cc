@@ -47,7 +47,8 @@ std::string Line(const json& t) {
 
 void Print(const TodoArgs& args, const json& answer) {
   if (args.json_out) {
-    std::cout << answer.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << answer.dump(-1, ' ', false, json::error_handler_t::replace)
+              << "\n";
   } else if (!answer.value("ok", false)) {
     // printed below
   } else if (answer.contains("todos")) {

@@ -64,8 +64,8 @@ TEST(DnsMessage, CompressedRoundTrip) {
   m.answers.push_back(MakePtrRecord(N("_irohv1._udp.local."), 10, inst));
   m.answers.push_back(MakeSrvRecord(inst, 0, SrvData{1, 2, 7, host}));
   m.answers.push_back(MakeTxtRecord(inst, 0, {"relay=http://x", "flag", ""}));
-  m.authorities.push_back(Record{N("z.local"), 99, kClassIn, 5,
-                                 RData(RawData{Bytes{1, 2, 3}})});
+  m.authorities.push_back(
+      Record{N("z.local"), 99, kClassIn, 5, RData(RawData{Bytes{1, 2, 3}})});
   m.additionals.push_back(MakeARecord(host, 0, {192, 0, 2, 1}));
   Ipv6Bytes v6{0x20, 0x01, 0x0d, 0xb8};
   v6[15] = 1;
@@ -91,12 +91,12 @@ TEST(DnsMessage, CompressedRoundTrip) {
 TEST(DnsMessage, DecodesForeignCompression) {
   // Answer name points to the question name (offset 12), as any responder
   // may write it; the SRV target points into the question too.
-  Bytes wire = Hex(
-      "0000 8400 0001 0001 0000 0000"
-      "056c6f63616c00 000c 0001"  // question "local." at 12
-      "03616263 c00c"             // "abc" + ptr(12) -> abc.local.
-      "0021 0001 00000000 0008"   // SRV IN ttl 0 rdlen 8
-      "0000 0000 1234 c00c");     // target -> local.
+  Bytes wire =
+      Hex("0000 8400 0001 0001 0000 0000"
+          "056c6f63616c00 000c 0001"  // question "local." at 12
+          "03616263 c00c"             // "abc" + ptr(12) -> abc.local.
+          "0021 0001 00000000 0008"   // SRV IN ttl 0 rdlen 8
+          "0000 0000 1234 c00c");     // target -> local.
   auto m = DecodeMessage(wire);
   ASSERT_TRUE(m.has_value()) << m.error().ToString();
   ASSERT_EQ(m->answers.size(), 1u);
@@ -114,10 +114,10 @@ TEST(DnsMessage, RejectsPointerLoops) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kCorrupt);
   // Two names pointing at each other: the second points forward.
-  Bytes pair = Hex(
-      "0000 0000 0002 0000 0000 0000"
-      "01 61 c012 000c 0001"   // a + ptr(18) (forward)
-      "01 62 c00c 000c 0001");  // b + ptr(12)
+  Bytes pair =
+      Hex("0000 0000 0002 0000 0000 0000"
+          "01 61 c012 000c 0001"    // a + ptr(18) (forward)
+          "01 62 c00c 000c 0001");  // b + ptr(12)
   r = DecodeMessage(pair);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kCorrupt);

@@ -39,7 +39,9 @@ class ControlServer::Conn : public std::enable_shared_from_this<Conn> {
             answer = {{"ok", false}, {"error", "request is not JSON"}};
           else
             answer = (*self->handler_)(request);
-          self->out_ = answer.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+          self->out_ =
+              answer.dump(-1, ' ', false, json::error_handler_t::replace) +
+              "\n";
           asio::async_write(
               self->socket_, asio::buffer(self->out_),
               [self](const boost::system::error_code& ec2, size_t) {
@@ -128,7 +130,8 @@ Result<json> ControlRequest(const std::filesystem::path& path,
     return Err(ErrorCode::kIo, "connect {}: {}", path.string(),
                std::strerror(e));
   }
-  std::string line = request.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string line =
+      request.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   for (size_t off = 0; off < line.size();) {
     ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {

@@ -519,6 +519,8 @@ class Decoder {
   size_t items_ = 0;
 };
 
+}  // namespace
+
 void AppendHead(Bytes& out, uint8_t major, uint64_t n) {
   uint8_t m = uint8_t(major << 5);
   if (n < 24) {
@@ -537,6 +539,8 @@ void AppendHead(Bytes& out, uint8_t major, uint64_t n) {
     AppendU64BE(out, n);
   }
 }
+
+namespace {
 
 void DiagnosticTo(const Value& v, std::string& out) {
   switch (v.type()) {

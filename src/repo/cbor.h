@@ -33,6 +33,9 @@
 
 namespace vudo::repo::cbor {
 
+// Appends the head of a CBOR item: major type + n in its shortest form.
+void AppendHead(Bytes& out, uint8_t major, uint64_t n);
+
 class Value {
  public:
   enum class Type {

@@ -11,22 +11,7 @@ namespace {
 // order of the objects automerge-repo builds, with cbor-x's map heads.
 
 void Head(Bytes& out, uint8_t major, uint64_t n) {
-  uint8_t m = uint8_t(major << 5);
-  if (n < 24) {
-    out.push_back(uint8_t(m | n));
-  } else if (n <= 0xFF) {
-    out.push_back(m | 24);
-    out.push_back(uint8_t(n));
-  } else if (n <= 0xFFFF) {
-    out.push_back(m | 25);
-    AppendU16BE(out, uint16_t(n));
-  } else if (n <= 0xFFFFFFFF) {
-    out.push_back(m | 26);
-    AppendU32BE(out, uint32_t(n));
-  } else {
-    out.push_back(m | 27);
-    AppendU64BE(out, n);
-  }
+  cbor::AppendHead(out, major, n);
 }
 
 // A JS object: cbor-x writes its key count as 0xb9 + u16.
