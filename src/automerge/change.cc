@@ -7,6 +7,7 @@
 
 #include "automerge/columnar.h"
 #include "base/encoding.h"
+#include "base/inflate.h"
 #include "base/leb128.h"
 #include "crypto/hash.h"
 
@@ -117,39 +118,7 @@ Bytes Deflate(ByteSpan data) {
 }
 
 Result<Bytes> Inflate(ByteSpan data, size_t max_out) {
-  z_stream zs{};
-  if (inflateInit2(&zs, -15) != Z_OK)
-    return Err(ErrorCode::kInternal, "inflateInit2 failed");
-  Bytes out;
-  uint8_t buf[16384];
-  zs.next_in = const_cast<Bytef*>(data.data());
-  zs.avail_in = static_cast<uInt>(data.size());
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = buf;
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return Err(ErrorCode::kCorrupt, "bad DEFLATE data");
-    }
-    size_t got = sizeof buf - zs.avail_out;
-    if (out.size() + got > max_out) {
-      inflateEnd(&zs);
-      return Err(ErrorCode::kOverflow, "inflated data exceeds {} bytes",
-                 max_out);
-    }
-    out.insert(out.end(), buf, buf + got);
-    if (rc == Z_OK && got == 0 && zs.avail_in == 0) {
-      inflateEnd(&zs);
-      return Err(ErrorCode::kCorrupt, "truncated DEFLATE data");
-    }
-  }
-  bool trailing = zs.avail_in != 0;
-  inflateEnd(&zs);
-  if (trailing)
-    return Err(ErrorCode::kCorrupt, "bytes after the DEFLATE stream");
-  return out;
+  return InflateBytes(data, InflateFormat::kRawDeflate, max_out);
 }
 
 Result<Chunk> ReadChunk(ByteSpan data) {
@@ -186,8 +155,10 @@ Result<Bytes> CompressChange(ByteSpan change_chunk) {
   if (c.type != ChunkType::kChange)
     return Err(ErrorCode::kInvalidArgument, "not a type-1 change chunk");
   Bytes body = Deflate(c.body);
-  Bytes out(kMagic, kMagic + 4);
-  out.insert(out.end(), c.hash.begin(), c.hash.begin() + 4);
+  Bytes out;
+  out.reserve(4 + 4 + 1 + 10 + body.size());
+  Append(out, ByteSpan(kMagic, 4));
+  Append(out, ByteSpan(c.hash.data(), 4));
   out.push_back(static_cast<uint8_t>(ChunkType::kCompressedChange));
   AppendUleb(out, body.size());
   Append(out, body);

@@ -1,7 +1,6 @@
 // vudo doc inspect | apply-ops | apply-trace: Automerge documents from the
 // command line (used by the interop tests and the benchmark).
 #include <sys/resource.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,6 +13,7 @@
 
 #include "automerge/document.h"
 #include "base/encoding.h"
+#include "base/inflate.h"
 #include "cli/command.h"
 
 namespace vudo::cli {
@@ -41,30 +41,6 @@ Status WriteFile(const std::string& path, ByteSpan data) {
   f.write(reinterpret_cast<const char*>(data.data()), data.size());
   if (!f) return Err(ErrorCode::kIo, "write to {} failed", path);
   return Ok();
-}
-
-Result<Bytes> Gunzip(ByteSpan in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-    return Err(ErrorCode::kInternal, "inflateInit2");
-  Bytes out;
-  uint8_t buf[65536];
-  zs.next_in = const_cast<Bytef*>(in.data());
-  zs.avail_in = static_cast<uInt>(in.size());
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = buf;
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return Err(ErrorCode::kCorrupt, "bad gzip data");
-    }
-    out.insert(out.end(), buf, buf + (sizeof buf - zs.avail_out));
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out == sizeof buf) break;
-  }
-  inflateEnd(&zs);
-  return out;
 }
 
 // ---- inspect ----
@@ -328,7 +304,8 @@ long PeakRssKb() {
 
 Status ApplyTraceImpl(const TraceArgs& args) {
   VUDO_ASSIGN_OR_RETURN(Bytes gz, ReadFile(args.trace));
-  VUDO_ASSIGN_OR_RETURN(Bytes raw, Gunzip(gz));
+  VUDO_ASSIGN_OR_RETURN(
+      Bytes raw, InflateBytes(gz, InflateFormat::kGzip, size_t{1} << 30));
   json trace = json::parse(AsString(raw), nullptr, false);
   if (trace.is_discarded())
     return Err(ErrorCode::kInvalidArgument, "{}: bad JSON", args.trace);
