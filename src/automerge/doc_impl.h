@@ -51,12 +51,13 @@ struct Op {
   uint64_t payload = 0;
   uint32_t actor = 0;      // id actor
   uint32_t ref_actor = 0;  // seq ops: elem actor
-  uint32_t succ = 0;       // 0: none; else index of a list in Impl::succ_pool
+  uint32_t succ = 0;  // 0: none; else index into Impl::succ_pool (see Succ)
   uint32_t extra = 0;      // 0: none; else index into Impl::extras
   uint32_t block = 0;      // elements: index into Impl::block_table
   Action action = Action::kSet;
   uint8_t tag = 0;
-  uint8_t flags = 0;  // kOpInsert | kOpExpand | kOpArena | inline len << 4
+  // kOpInsert | kOpExpand | kOpArena | kOpSucc1 | inline length << 4
+  uint8_t flags = 0;
   uint8_t width = 0;  // elements: cached visible width; 255: see OpExtra
 
   OpId id() const { return {ctr, actor}; }
@@ -73,6 +74,8 @@ static_assert(sizeof(Op) == 48);
 inline constexpr uint8_t kOpInsert = 1;
 inline constexpr uint8_t kOpExpand = 2;
 inline constexpr uint8_t kOpArena = 4;
+// The op has exactly one succ, stored at succ_pool[succ] (no list header).
+inline constexpr uint8_t kOpSucc1 = 8;
 
 // A list/text element: its insert op.
 using Elem = Op;
@@ -191,13 +194,18 @@ struct Document::Impl {
   mutable ElemIndex elem_index;
   mutable bool elem_index_complete = true;
   Elem* last_inserted = nullptr;  // set by ApplyOp for inserts
-  // Elements, allocated in chunks of kElemChunk (stable addresses).
+  // Elements, allocated in chunks of kElemChunk (stable addresses; the
+  // memory is left uninitialised until NewElem hands a slot out).
   static constexpr size_t kElemChunk = 4096;
-  std::vector<std::unique_ptr<Elem[]>> elem_chunks;
+  struct ChunkFree {
+    void operator()(Elem* p) const { ::operator delete(p); }
+  };
+  std::vector<std::unique_ptr<Elem, ChunkFree>> elem_chunks;
   size_t elem_chunk_used = kElemChunk;
   std::vector<Block*> block_table;  // Op::block -> block
   std::vector<OpExtra> extras;      // [0] unused
-  // Succ lists: at index i, {n, capacity} then capacity slots (ids sorted).
+  // Succ ids: one id alone (kOpSucc1), or a list: at index i, {n,
+  // capacity} then capacity slots (ids sorted).
   std::vector<OpId> succ_pool;  // [0] unused
   std::string str_arena;        // long string/bytes values
   std::vector<std::string> mark_names;
@@ -261,11 +269,14 @@ struct Document::Impl {
   // Succ ids of an op, sorted.
   std::span<const OpId> Succ(const Op& op) const {
     if (!op.succ) return {};
+    if (op.flags & kOpSucc1) return {succ_pool.data() + op.succ, 1};
     return {succ_pool.data() + op.succ + 1,
             static_cast<size_t>(succ_pool[op.succ].counter)};
   }
   size_t SuccCount(const Op& op) const {
-    return op.succ ? static_cast<size_t>(succ_pool[op.succ].counter) : 0;
+    if (!op.succ) return 0;
+    if (op.flags & kOpSucc1) return 1;
+    return static_cast<size_t>(succ_pool[op.succ].counter);
   }
   // Inserts id into the succ list of op (kept sorted by Less).
   void AddSuccId(Op& op, OpId id);

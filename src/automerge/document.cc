@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 #include <unordered_set>
 
 #include "automerge/columnar.h"
@@ -174,11 +176,13 @@ Elem* Document::Impl::FindElem(const OpId& id) const {
 }
 
 Elem* Document::Impl::NewElem() {
+  static_assert(std::is_trivially_destructible_v<Elem>);
   if (elem_chunk_used == kElemChunk) {
-    elem_chunks.push_back(std::make_unique<Elem[]>(kElemChunk));
+    elem_chunks.emplace_back(
+        static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
     elem_chunk_used = 0;
   }
-  return &elem_chunks.back()[elem_chunk_used++];
+  return new (elem_chunks.back().get() + elem_chunk_used++) Elem();
 }
 
 Block* Document::Impl::NewBlock(Obj& owner) {
@@ -210,7 +214,21 @@ uint32_t Document::Impl::NewSuccList(size_t n) {
 }
 
 void Document::Impl::AddSuccId(Op& op, OpId id) {
-  if (!op.succ) op.succ = NewSuccList(1);
+  if (!op.succ) {
+    op.succ = static_cast<uint32_t>(succ_pool.size());
+    succ_pool.push_back(id);
+    op.flags |= kOpSucc1;
+    return;
+  }
+  if (op.flags & kOpSucc1) {
+    // A second succ: move the first into a list.
+    OpId first = succ_pool[op.succ];
+    uint32_t list = NewSuccList(2);
+    succ_pool[list].counter = 1;
+    succ_pool[list + 1] = first;
+    op.succ = list;
+    op.flags &= static_cast<uint8_t>(~kOpSucc1);
+  }
   size_t n = static_cast<size_t>(succ_pool[op.succ].counter);
   size_t cap = succ_pool[op.succ].actor;
   if (n == cap) {
@@ -251,7 +269,7 @@ std::string_view Document::Impl::StrOf(const Op& op) const {
 
 void Document::Impl::StoreBytes(Op& op, uint8_t tag, std::string_view b) {
   op.tag = tag;
-  op.flags &= 3;
+  op.flags &= kOpInsert | kOpExpand | kOpSucc1;
   op.payload = 0;
   if (b.size() <= 8) {
     std::memcpy(&op.payload, b.data(), b.size());
@@ -271,7 +289,7 @@ void Document::Impl::StoreBytes(Op& op, uint8_t tag, std::string_view b) {
 }
 
 void Document::Impl::StoreValue(Op& op, const ScalarValue& v) {
-  op.flags &= 3;
+  op.flags &= kOpInsert | kOpExpand | kOpSucc1;
   op.payload = 0;
   switch (v.type) {
     case ScalarType::kNull:

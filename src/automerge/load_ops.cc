@@ -140,6 +140,20 @@ class RleReader {
       : p_(d.data()), end_(d.data() + d.size()), f_(f) {}
   // True and *v for a value; false for a null (or past the end, or error).
   bool Next(T* v) {
+    if (left_ != 0 && mode_ != kLit) {  // inside a run of values or nulls
+      --left_;
+      if (mode_ == kNull) return false;
+      *v = val_;
+      return true;
+    }
+    return Slow(v);
+  }
+  // True once every item was read.
+  bool AtEnd() { return left_ == 0 && !Refill(); }
+
+ private:
+  enum Mode { kRun, kLit, kNull };
+  __attribute__((noinline)) bool Slow(T* v) {
     if (left_ == 0 && !Refill()) return false;
     --left_;
     if (mode_ == kNull) return false;
@@ -152,11 +166,6 @@ class RleReader {
     *v = val_;
     return true;
   }
-  // True once every item was read.
-  bool AtEnd() { return left_ == 0 && !Refill(); }
-
- private:
-  enum Mode { kRun, kLit, kNull };
   bool Refill() {
     while (left_ == 0) {
       if (p_ == end_ || f_->set) return false;
@@ -337,7 +346,28 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
   Obj* cur = nullptr;
   OpId cur_id{UINT64_MAX, 0};
   Elem* cur_elem = nullptr;
+  Block* cur_block = nullptr;
   bool any_counter = false;
+  auto QuickWidth = [&](const Obj& o, const Elem& e) -> uint64_t {
+    if (e.succ == 0 && e.extra == 0 && e.action == Action::kSet &&
+        !(e.flags & kOpArena)) {
+      if (e.tag != 6 || o.type != ObjType::kText) return 1;
+      uint64_t w = 0;
+      const auto* c = reinterpret_cast<const uint8_t*>(&e.payload);
+      for (int k = 0, n = e.flags >> 4; k < n; ++k)
+        w += ((c[k] & 0xc0) != 0x80) + (c[k] >= 0xf0);
+      return w;
+    }
+    return WidthOf(o, e);
+  };
+  // An element's width is known once the ops on it (right after it) are in.
+  auto finish_elem = [&] {
+    if (!cur_elem) return;
+    uint64_t w = QuickWidth(*cur, *cur_elem);
+    SetWidth(*cur_elem, w);
+    cur_block->width += w;
+    cur->width += w;
+  };
   std::unordered_map<OpId, int64_t, OpIdHash> incs;  // inc op -> by
   Op tmp;
   size_t i = 0;
@@ -387,10 +417,12 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
       }
     }
     if (!cur || !(oid == cur_id)) {
+      finish_elem();
       cur = FindObj(oid);
       if (!cur) return Err(ErrorCode::kCorrupt, "op {} in unknown object", i);
       cur_id = oid;
       cur_elem = nullptr;
+      cur_block = cur->blocks.empty() ? nullptr : cur->blocks.back().get();
     }
     if (id.counter > max_op) max_op = id.counter;
 
@@ -474,10 +506,17 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
       total_succ += nsucc;
       if (total_succ > max_items)
         return Err(ErrorCode::kOverflow, "too many succ entries");
-      uint32_t at = NewSuccList(static_cast<size_t>(nsucc));
-      succ_pool[at].counter = nsucc;
-      op->succ = at;
-      OpId* v = succ_pool.data() + at + 1;
+      OpId* v;
+      if (nsucc == 1) {
+        op->succ = static_cast<uint32_t>(succ_pool.size());
+        op->flags |= kOpSucc1;
+        v = &succ_pool.emplace_back();
+      } else {
+        uint32_t at = NewSuccList(static_cast<size_t>(nsucc));
+        succ_pool[at].counter = nsucc;
+        op->succ = at;
+        v = succ_pool.data() + at + 1;
+      }
       for (uint64_t k = 0; k < nsucc; ++k) {
         int64_t c = 0;
         uint64_t a = 0;
@@ -507,14 +546,13 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         it = cur->props.emplace(std::string(key), std::vector<Op>{}).first;
       InsertOpSorted(it->second, std::move(tmp), *this);
     } else if (insert) {
-      if (cur->blocks.empty() ||
-          cur->blocks.back()->elems.size() >= kBulkBlock) {
-        Block* b = NewBlock(*cur);
-        b->elems.reserve(kBulkBlock);
+      finish_elem();
+      if (!cur_block || cur_block->elems.size() >= kBulkBlock) {
+        cur_block = NewBlock(*cur);
+        cur_block->elems.reserve(kBulkBlock);
       }
-      Block* b = cur->blocks.back().get();
-      b->elems.push_back(op);
-      op->block = b->id;
+      cur_block->elems.push_back(op);
+      op->block = cur_block->id;
       ++cur->num_elems;
       cur_elem = op;
     } else {
@@ -532,6 +570,7 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         return Err(ErrorCode::kCorrupt, "duplicate object {}", i);
     }
   }
+  finish_elem();
   if (f.set) return failed();
   if (!oa.AtEnd() || !oc.AtEnd() || !ka.AtEnd() || !kc.AtEnd() ||
       !ks.AtEnd() || !ia.AtEnd() || !ic.AtEnd() || !ins.AtEnd() ||
@@ -569,21 +608,23 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         }
     }
   }
-  // Widths.
   for (auto& [oid, o] : objects) {
     if (!o->IsSeq()) continue;
-    uint64_t total = 0;
-    for (auto& b : o->blocks) {
-      uint64_t w = 0;
-      for (Elem* e : b->elems) {
-        uint64_t ew = WidthOf(*o, *e);
-        SetWidth(*e, ew);
-        w += ew;
+    // Counters change what is visible: widths again.
+    if (any_counter && !incs.empty()) {
+      uint64_t total = 0;
+      for (auto& b : o->blocks) {
+        uint64_t w = 0;
+        for (Elem* e : b->elems) {
+          uint64_t ew = WidthOf(*o, *e);
+          SetWidth(*e, ew);
+          w += ew;
+        }
+        b->width = w;
+        total += w;
       }
-      b->width = w;
-      total += w;
+      o->width = total;
     }
-    o->width = total;
     ResetCursor(*o);
   }
   history_lazy = true;
