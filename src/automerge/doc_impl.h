@@ -7,12 +7,17 @@
 //    width of its elements (1 per list element, UTF-16 units per text
 //    element), so an index lookup walks block summaries, not elements. A
 //    cursor cache makes runs of nearby edits O(1) amortised.
-//  - every element is found by its id through a hash map.
+//  - every element is found by its id through a hash table (built lazily
+//    after a bulk load).
+//  - ops are compact (Op, 48 bytes): small values inline, long strings in
+//    a string arena, succ ids in a shared pool, rare fields (marks,
+//    counters, ops on a list element) in a side table; elements are
+//    allocated in chunks.
+// Pending transaction: encoded op by op (PendingChange).
 // History: change records in application (causal) order, chunk bytes in a
 // block arena, deps as indexes, a hash -> index table.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,8 +28,8 @@
 
 #include "automerge/change.h"
 #include "automerge/columnar.h"
-#include "automerge/pending.h"
 #include "automerge/document.h"
+#include "automerge/pending.h"
 #include "automerge/types.h"
 
 namespace vudo::automerge {
@@ -51,9 +56,9 @@ struct Op {
   uint64_t payload = 0;
   uint32_t actor = 0;      // id actor
   uint32_t ref_actor = 0;  // seq ops: elem actor
-  uint32_t succ = 0;  // 0: none; else index into Impl::succ_pool (see Succ)
-  uint32_t extra = 0;      // 0: none; else index into Impl::extras
-  uint32_t block = 0;      // elements: index into Impl::block_table
+  uint32_t succ = 0;   // 0: none; else index into Impl::succ_pool (see Succ)
+  uint32_t extra = 0;  // 0: none; else index into Impl::extras
+  uint32_t block = 0;  // elements: index into Impl::block_table
   Action action = Action::kSet;
   uint8_t tag = 0;
   // kOpInsert | kOpExpand | kOpArena | kOpSucc1 | inline length << 4

@@ -904,9 +904,9 @@ Value Document::Impl::ToValue(const Op& op) const {
   } else {
     v.scalar = ScalarOf(op);
     if (op.IsCounter() && op.extra)
-      v.scalar.i = static_cast<int64_t>(
-          static_cast<uint64_t>(v.scalar.i) +
-          static_cast<uint64_t>(extras[op.extra].inc_sum));
+      v.scalar.i =
+          static_cast<int64_t>(static_cast<uint64_t>(v.scalar.i) +
+                               static_cast<uint64_t>(extras[op.extra].inc_sum));
   }
   return v;
 }
@@ -1020,8 +1020,7 @@ static Result<std::optional<OpId>> MapOp(Document::Impl& d, ObjId obj_id,
   }
   if (action == Action::kInc) {
     bool any = false;
-    for (const Op* o : vis)
-      any |= o->IsCounter() && !o->IsMake();
+    for (const Op* o : vis) any |= o->IsCounter() && !o->IsMake();
     if (!any)
       return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
   }
@@ -1052,8 +1051,7 @@ static Result<std::optional<OpId>> SeqOp(Document::Impl& d, ObjId obj_id,
   }
   if (action == Action::kInc) {
     bool any = false;
-    for (const Op* o : vis)
-      any |= o->IsCounter() && !o->IsMake();
+    for (const Op* o : vis) any |= o->IsCounter() && !o->IsMake();
     if (!any)
       return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
   }

@@ -433,7 +433,8 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
       if (!has_ks || insert)
         return bad(ErrorCode::kCorrupt, "bad key for a map", i);
     } else {
-      if (has_ks) return bad(ErrorCode::kCorrupt, "string key in a sequence", i);
+      if (has_ks)
+        return bad(ErrorCode::kCorrupt, "string key in a sequence", i);
       if (insert) {
         op = NewElem();
       } else if (!cur_elem || cur_elem->ctr != elem.counter ||
@@ -572,10 +573,9 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
   }
   finish_elem();
   if (f.set) return failed();
-  if (!oa.AtEnd() || !oc.AtEnd() || !ka.AtEnd() || !kc.AtEnd() ||
-      !ks.AtEnd() || !ia.AtEnd() || !ic.AtEnd() || !ins.AtEnd() ||
-      !vmeta.AtEnd() || !sn.AtEnd() || !ex.AtEnd() || !mk.AtEnd() ||
-      !sa.AtEnd() || !sc.AtEnd())
+  if (!oa.AtEnd() || !oc.AtEnd() || !ka.AtEnd() || !kc.AtEnd() || !ks.AtEnd() ||
+      !ia.AtEnd() || !ic.AtEnd() || !ins.AtEnd() || !vmeta.AtEnd() ||
+      !sn.AtEnd() || !ex.AtEnd() || !mk.AtEnd() || !sa.AtEnd() || !sc.AtEnd())
     return Err(f.set ? f.code : ErrorCode::kOverflow,
                "op columns hold more than {} ops", i);
   if (vpos != vraw.size())
