@@ -1,6 +1,7 @@
 #include "automerge/pending.h"
 
 #include <algorithm>
+#include <new>
 
 #include "automerge/columnar.h"
 #include "base/leb128.h"
@@ -9,17 +10,58 @@ namespace vudo::automerge {
 
 using namespace col;
 
-// The non-actor columns of the change, with their encoders (which point at
-// the buffers, so this struct never moves).
+namespace {
+
+// Buffers above this size are released after a commit (a big transaction
+// should not pin its column memory); smaller ones are kept for the next.
+constexpr size_t kKeepCapacity = size_t{64} << 10;
+
+// Room left in front of the body for magic, checksum, type and uleb(len).
+constexpr size_t kHeaderRoom = 4 + 4 + 1 + 10;
+
+void Recycle(Bytes& b) {
+  if (b.capacity() > kKeepCapacity)
+    Bytes().swap(b);
+  else
+    b.clear();
+}
+
+}  // namespace
+
+// The columns of the change with their encoders (which point at the
+// buffers, so this struct never moves). Reused from change to change.
 struct PendingChange::Columns {
-  Bytes obj_ctr, key_ctr, key_str, insert, action, vmeta, vraw, pred_n,
-      pred_ctr, expand, mark;
-  UintRleEncoder obj_ctr_e{obj_ctr}, action_e{action}, vmeta_e{vmeta},
-      pred_n_e{pred_n};
-  DeltaEncoder key_ctr_e{key_ctr}, pred_ctr_e{pred_ctr};
-  StrRleEncoder key_str_e{key_str}, mark_e{mark};
-  BoolEncoder insert_e{insert}, expand_e{expand};
+  Bytes obj_actor, obj_ctr, key_actor, key_ctr, key_str, insert, action, vmeta,
+      vraw, pred_n, pred_actor, pred_ctr, expand, mark;
+  struct Encoders {
+    explicit Encoders(Columns& c)
+        : obj_ctr(c.obj_ctr),
+          action(c.action),
+          vmeta(c.vmeta),
+          pred_n(c.pred_n),
+          key_ctr(c.key_ctr),
+          pred_ctr(c.pred_ctr),
+          key_str(c.key_str),
+          mark(c.mark),
+          insert(c.insert),
+          expand(c.expand) {}
+    UintRleEncoder obj_ctr, action, vmeta, pred_n;
+    DeltaEncoder key_ctr, pred_ctr;
+    StrRleEncoder key_str, mark;
+    BoolEncoder insert, expand;
+  };
+  Encoders e{*this};
   bool any_expand = false;
+
+  void Reset() {
+    for (Bytes* b : {&obj_actor, &obj_ctr, &key_actor, &key_ctr, &key_str,
+                     &insert, &action, &vmeta, &vraw, &pred_n, &pred_actor,
+                     &pred_ctr, &expand, &mark})
+      Recycle(*b);
+    e.~Encoders();
+    new (&e) Encoders(*this);
+    any_expand = false;
+  }
 };
 
 PendingChange::PendingChange() = default;
@@ -34,19 +76,19 @@ void PendingChange::Use(uint32_t actor) {
 
 void PendingChange::Add(const ChangeOp& op) {
   if (!cols_) cols_ = std::make_unique<Columns>();
-  Columns& c = *cols_;
+  Columns::Encoders& c = cols_->e;
   if (op.obj.counter == 0) {
     obj_actor_.Append(kNull);
-    c.obj_ctr_e.AppendNull();
+    c.obj_ctr.AppendNull();
   } else {
     Use(op.obj.actor);
     obj_actor_.Append(op.obj.actor);
-    c.obj_ctr_e.Append(op.obj.counter);
+    c.obj_ctr.Append(op.obj.counter);
   }
   if (op.key_is_str) {
     key_actor_.Append(kNull);
-    c.key_ctr_e.AppendNull();
-    c.key_str_e.Append(op.key);
+    c.key_ctr.AppendNull();
+    c.key_str.Append(op.key);
   } else {
     if (op.elem.counter == 0) {
       key_actor_.Append(kNull);
@@ -54,21 +96,21 @@ void PendingChange::Add(const ChangeOp& op) {
       Use(op.elem.actor);
       key_actor_.Append(op.elem.actor);
     }
-    c.key_ctr_e.Append(static_cast<int64_t>(op.elem.counter));
-    c.key_str_e.AppendNull();
+    c.key_ctr.Append(static_cast<int64_t>(op.elem.counter));
+    c.key_str.AppendNull();
   }
-  c.insert_e.Append(op.insert);
-  c.action_e.Append(uint64_t{static_cast<uint8_t>(op.action)});
-  c.vmeta_e.Append(EncodeValue(op.value, c.vraw));
-  c.pred_n_e.Append(uint64_t{op.pred.size()});
+  c.insert.Append(op.insert);
+  c.action.Append(uint64_t{static_cast<uint8_t>(op.action)});
+  c.vmeta.Append(EncodeValue(op.value, cols_->vraw));
+  c.pred_n.Append(uint64_t{op.pred.size()});
   for (const OpId& p : op.pred) {
     Use(p.actor);
     pred_actor_.Append(p.actor);
-    c.pred_ctr_e.Append(static_cast<int64_t>(p.counter));
+    c.pred_ctr.Append(static_cast<int64_t>(p.counter));
   }
-  c.expand_e.Append(op.expand);
-  c.any_expand |= op.expand;
-  c.mark_e.Append(op.mark_name);
+  c.expand.Append(op.expand);
+  cols_->any_expand |= op.expand;
+  c.mark.Append(op.mark_name);
   ++n_;
 }
 
@@ -84,15 +126,15 @@ void PendingChange::Finish(Change& ch, const std::vector<ActorId>& actors,
     if (used_[a] && a != author) others.push_back(a);
   std::sort(others.begin(), others.end(),
             [&](uint32_t x, uint32_t y) { return actors[x] < actors[y]; });
-  std::vector<uint32_t> map(std::max<size_t>(used_.size(), author + 1), 0);
+  map_.assign(std::max<size_t>(used_.size(), author + 1), 0);
+  std::vector<uint32_t>& map = map_;
   ch.other_actors.clear();
   for (uint32_t i = 0; i < others.size(); ++i) {
     map[others[i]] = i + 1;
     ch.other_actors.push_back(actors[others[i]]);
   }
   map[author] = 0;
-  auto encode_actors = [&](const ActorRuns& runs) {
-    Bytes out;
+  auto encode_actors = [&](const ActorRuns& runs, Bytes& out) {
     UintRleEncoder e(out);
     for (const auto& [v, n] : runs.runs)
       for (uint32_t k = 0; k < n; ++k) {
@@ -102,75 +144,91 @@ void PendingChange::Finish(Change& ch, const std::vector<ActorId>& actors,
           e.Append(uint64_t{map[v]});
       }
     e.Finish();
-    return out;
   };
-  c.obj_ctr_e.Finish();
-  c.key_ctr_e.Finish();
-  c.key_str_e.Finish();
-  c.insert_e.Finish();
-  c.action_e.Finish();
-  c.vmeta_e.Finish();
-  c.pred_n_e.Finish();
-  c.pred_ctr_e.Finish();
-  c.expand_e.Finish();
-  c.mark_e.Finish();
+  encode_actors(obj_actor_, c.obj_actor);
+  encode_actors(key_actor_, c.key_actor);
+  encode_actors(pred_actor_, c.pred_actor);
+  c.e.obj_ctr.Finish();
+  c.e.key_ctr.Finish();
+  c.e.key_str.Finish();
+  c.e.insert.Finish();
+  c.e.action.Finish();
+  c.e.vmeta.Finish();
+  c.e.pred_n.Finish();
+  c.e.pred_ctr.Finish();
+  c.e.expand.Finish();
+  c.e.mark.Finish();
   if (!c.any_expand) c.expand.clear();
 
-  std::vector<OutColumn> cols;
-  cols.push_back({Spec(0, kActor), encode_actors(obj_actor_)});
-  cols.push_back({Spec(0, kUintRle), std::move(c.obj_ctr)});
-  cols.push_back({Spec(1, kActor), encode_actors(key_actor_)});
-  cols.push_back({Spec(1, kDelta), std::move(c.key_ctr)});
-  cols.push_back({Spec(1, kStringRle), std::move(c.key_str)});
-  cols.push_back({Spec(3, kBool), std::move(c.insert)});
-  cols.push_back({Spec(4, kUintRle), std::move(c.action)});
-  cols.push_back({Spec(5, kValueMeta), std::move(c.vmeta)});
-  cols.push_back({Spec(5, kValueRaw), std::move(c.vraw)});
-  cols.push_back({Spec(7, kGroup), std::move(c.pred_n)});
-  cols.push_back({Spec(7, kActor), encode_actors(pred_actor_)});
-  cols.push_back({Spec(7, kDelta), std::move(c.pred_ctr)});
-  cols.push_back({Spec(9, kBool), std::move(c.expand)});
-  cols.push_back({Spec(10, kStringRle), std::move(c.mark)});
-  cols_.reset();
-  obj_actor_ = {};
-  key_actor_ = {};
-  pred_actor_ = {};
-  used_.clear();
-  n_ = 0;
+  // Spec order, as EncodeChange writes them; empty columns are not listed.
+  const std::pair<uint32_t, const Bytes*> cols[] = {
+      {Spec(0, kActor), &c.obj_actor},   {Spec(0, kUintRle), &c.obj_ctr},
+      {Spec(1, kActor), &c.key_actor},   {Spec(1, kDelta), &c.key_ctr},
+      {Spec(1, kStringRle), &c.key_str}, {Spec(3, kBool), &c.insert},
+      {Spec(4, kUintRle), &c.action},    {Spec(5, kValueMeta), &c.vmeta},
+      {Spec(5, kValueRaw), &c.vraw},     {Spec(7, kGroup), &c.pred_n},
+      {Spec(7, kActor), &c.pred_actor},  {Spec(7, kDelta), &c.pred_ctr},
+      {Spec(9, kBool), &c.expand},       {Spec(10, kStringRle), &c.mark}};
 
-  Bytes body;
-  size_t total = 64 + ch.actor.size() + ch.message.size() + ch.extra.size() +
-                 ch.deps.size() * 32;
-  for (const auto& col : cols) total += col.data.size() + 8;
-  for (const auto& a : ch.other_actors) total += a.size() + 2;
-  body.reserve(total);
-  AppendUleb(body, ch.deps.size());
-  for (const auto& d : ch.deps) body.insert(body.end(), d.begin(), d.end());
-  AppendUleb(body, ch.actor.size());
-  Append(body, ch.actor);
-  AppendUleb(body, ch.seq);
-  AppendUleb(body, ch.start_op);
-  AppendSleb(body, ch.time);
-  AppendUleb(body, ch.message.size());
-  Append(body, AsBytes(ch.message));
-  AppendUleb(body, ch.other_actors.size());
-  for (const auto& a : ch.other_actors) {
-    AppendUleb(body, a.size());
-    Append(body, a);
-  }
-  WriteColumnMeta(cols, body);
-  WriteColumnData(cols, body);
-  cols.clear();
-  Append(body, ch.extra);
-  ch.hash = ChunkHash(ChunkType::kChange, body);
+  // The chunk is built in one buffer: the body after room for the header,
+  // which is written in front of it at the end.
   Bytes out;
-  out.reserve(body.size() + 18);
-  out.insert(out.end(), kMagic, kMagic + 4);
-  out.insert(out.end(), ch.hash.begin(), ch.hash.begin() + 4);
-  out.push_back(static_cast<uint8_t>(ChunkType::kChange));
-  AppendUleb(out, body.size());
-  Append(out, body);
+  size_t total = kHeaderRoom + 64 + ch.actor.size() + ch.message.size() +
+                 ch.extra.size() + ch.deps.size() * 32;
+  for (const auto& [spec, data] : cols) total += data->size() + 8;
+  for (const auto& a : ch.other_actors) total += a.size() + 2;
+  out.reserve(total);
+  out.resize(kHeaderRoom);
+  AppendUleb(out, ch.deps.size());
+  for (const auto& d : ch.deps) out.insert(out.end(), d.begin(), d.end());
+  AppendUleb(out, ch.actor.size());
+  Append(out, ch.actor);
+  AppendUleb(out, ch.seq);
+  AppendUleb(out, ch.start_op);
+  AppendSleb(out, ch.time);
+  AppendUleb(out, ch.message.size());
+  Append(out, AsBytes(ch.message));
+  AppendUleb(out, ch.other_actors.size());
+  for (const auto& a : ch.other_actors) {
+    AppendUleb(out, a.size());
+    Append(out, a);
+  }
+  size_t ncols = 0;
+  for (const auto& [spec, data] : cols) ncols += !data->empty();
+  AppendUleb(out, ncols);
+  for (const auto& [spec, data] : cols) {
+    if (data->empty()) continue;
+    AppendUleb(out, spec);
+    AppendUleb(out, data->size());
+  }
+  for (const auto& [spec, data] : cols) Append(out, *data);
+  Append(out, ch.extra);
+  const size_t body_len = out.size() - kHeaderRoom;
+  ch.hash = ChunkHash(ChunkType::kChange,
+                      ByteSpan(out.data() + kHeaderRoom, body_len));
+  uint8_t head[kHeaderRoom];
+  size_t n = 0;
+  for (uint8_t b : kMagic) head[n++] = b;
+  for (int i = 0; i < 4; ++i) head[n++] = ch.hash[i];
+  head[n++] = static_cast<uint8_t>(ChunkType::kChange);
+  for (uint64_t v = body_len;;) {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    head[n++] = v ? (b | 0x80) : b;
+    if (!v) break;
+  }
+  const size_t start = kHeaderRoom - n;
+  std::copy(head, head + n, out.begin() + start);
+  out.erase(out.begin(), out.begin() + start);
   ch.bytes = std::move(out);
+
+  // Ready for the next change.
+  c.Reset();
+  obj_actor_.runs.clear();
+  key_actor_.runs.clear();
+  pred_actor_.runs.clear();
+  std::fill(used_.begin(), used_.end(), false);
+  n_ = 0;
 }
 
 }  // namespace vudo::automerge

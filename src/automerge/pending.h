@@ -53,7 +53,8 @@ class PendingChange {
 
   std::unique_ptr<Columns> cols_;
   ActorRuns obj_actor_, key_actor_, pred_actor_;
-  std::vector<bool> used_;  // per document actor
+  std::vector<bool> used_;     // per document actor
+  std::vector<uint32_t> map_;  // document actor -> change actor (Finish)
   size_t n_ = 0;
 };
 
