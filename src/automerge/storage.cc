@@ -96,6 +96,7 @@ Bytes Document::Impl::SaveDocument(bool compress) {
     UintRleEncoder actor_e(actor_c), depn_e(depn_c), xmeta_e(xmeta_c);
     DeltaEncoder seq_e(seq_c), maxop_e(maxop_c), time_e(time_c), deps_e(deps_c);
     StrRleEncoder msg_e(msg_c);
+    std::vector<uint32_t> deps;
     for (size_t i = 0; i < records.size(); ++i) {
       const ChangeRecord& r = records[i];
       actor_e.Append(uint64_t{table[r.actor]});
@@ -109,17 +110,17 @@ Bytes Document::Impl::SaveDocument(bool compress) {
         msg_e.AppendNull();
       depn_e.Append(uint64_t{r.deps_count});
       // Deps in the order of their hashes.
-      std::vector<uint32_t> deps(
-          dep_indexes.begin() + r.deps_off,
-          dep_indexes.begin() + r.deps_off + r.deps_count);
-      std::sort(deps.begin(), deps.end(), [&](uint32_t x, uint32_t y) {
-        return records[x].hash < records[y].hash;
-      });
+      deps.assign(dep_indexes.begin() + r.deps_off,
+                  dep_indexes.begin() + r.deps_off + r.deps_count);
+      if (deps.size() > 1)
+        std::sort(deps.begin(), deps.end(), [&](uint32_t x, uint32_t y) {
+          return records[x].hash < records[y].hash;
+        });
       for (uint32_t d : deps) deps_e.Append(static_cast<int64_t>(d));
-      ScalarValue extra = ScalarValue::BytesValue(std::string(
-          reinterpret_cast<const char*>(r.bytes) + r.bytes_len - r.extra_len,
-          r.extra_len));
-      xmeta_e.Append(EncodeValue(extra, xraw_c));
+      // The extra bytes as a bytes value (tag 7).
+      const uint8_t* extra = r.bytes + r.bytes_len - r.extra_len;
+      xraw_c.insert(xraw_c.end(), extra, extra + r.extra_len);
+      xmeta_e.Append((uint64_t{r.extra_len} << 4) | 7);
     }
     actor_e.Finish();
     seq_e.Finish();
