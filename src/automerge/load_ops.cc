@@ -369,6 +369,7 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
     cur->width += w;
   };
   std::unordered_map<OpId, int64_t, OpIdHash> incs;  // inc op -> by
+  std::vector<OpId> succ_buf;
   Op tmp;
   size_t i = 0;
   for (; !action.AtEnd(); ++i) {
@@ -502,22 +503,13 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         }
       }
     }
-    // Succ ids.
+    // Succ ids (read and checked before any room is made for them, so a
+    // hostile count allocates nothing).
     if (nsucc) {
       total_succ += nsucc;
       if (total_succ > max_items)
         return Err(ErrorCode::kOverflow, "too many succ entries");
-      OpId* v;
-      if (nsucc == 1) {
-        op->succ = static_cast<uint32_t>(succ_pool.size());
-        op->flags |= kOpSucc1;
-        v = &succ_pool.emplace_back();
-      } else {
-        uint32_t at = NewSuccList(static_cast<size_t>(nsucc));
-        succ_pool[at].counter = nsucc;
-        op->succ = at;
-        v = succ_pool.data() + at + 1;
-      }
+      succ_buf.clear();
       for (uint64_t k = 0; k < nsucc; ++k) {
         int64_t c = 0;
         uint64_t a = 0;
@@ -529,12 +521,20 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
           return Err(ErrorCode::kCorrupt, "bad actor index in document");
         // Insertion sort by Less (usually already in order).
         OpId s{static_cast<uint64_t>(c), amap[a]};
-        size_t pos = k;
-        while (pos > 0 && Less(s, v[pos - 1])) {
-          v[pos] = v[pos - 1];
-          --pos;
-        }
-        v[pos] = s;
+        succ_buf.push_back(s);
+        for (size_t pos = succ_buf.size() - 1;
+             pos > 0 && Less(s, succ_buf[pos - 1]); --pos)
+          std::swap(succ_buf[pos], succ_buf[pos - 1]);
+      }
+      if (nsucc == 1) {
+        op->succ = static_cast<uint32_t>(succ_pool.size());
+        op->flags |= kOpSucc1;
+        succ_pool.push_back(succ_buf[0]);
+      } else {
+        uint32_t at = NewSuccList(succ_buf.size());
+        succ_pool[at].counter = nsucc;
+        op->succ = at;
+        std::copy(succ_buf.begin(), succ_buf.end(), succ_pool.begin() + at + 1);
       }
     }
     if (has_mk) ExtraOf(*op).mark_name = InternMark(std::string(mark));
