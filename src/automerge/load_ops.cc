@@ -139,7 +139,7 @@ class RleReader {
   RleReader(ByteSpan d, Failure* f)
       : p_(d.data()), end_(d.data() + d.size()), f_(f) {}
   // True and *v for a value; false for a null (or past the end, or error).
-  bool Next(T* v) {
+  __attribute__((always_inline)) bool Next(T* v) {
     if (left_ != 0 && mode_ != kLit) {  // inside a run of values or nulls
       --left_;
       if (mode_ == kNull) return false;
@@ -196,7 +196,7 @@ class RleReader {
 class DeltaReader {
  public:
   DeltaReader(ByteSpan d, Failure* f) : rle_(d, f) {}
-  bool Next(int64_t* v) {
+  __attribute__((always_inline)) bool Next(int64_t* v) {
     int64_t d;
     if (!rle_.Next(&d)) return false;
     abs_ += static_cast<uint64_t>(d);
@@ -498,7 +498,12 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
           if (tag == 6 && !(len == 1 && p[0] < 0x80) && !IsValidUtf8(s))
             return Err(ErrorCode::kInvalidArgument,
                        "invalid UTF-8 string value");
-          StoreBytes(*op, tag, s);
+          if (len <= 8) {  // in place (a text character)
+            std::memcpy(&op->payload, p, len);
+            op->flags |= static_cast<uint8_t>(len << 4);
+          } else {
+            StoreBytes(*op, tag, s);
+          }
           break;
         }
       }
@@ -519,6 +524,14 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
           return Err(ErrorCode::kCorrupt, "bad succ counter");
         if (!has_a || a >= nactors)
           return Err(ErrorCode::kCorrupt, "bad actor index in document");
+        if (nsucc == 1) {  // the common case: straight into the pool
+          op->succ = static_cast<uint32_t>(succ_pool.size());
+          op->flags |= kOpSucc1;
+          OpId& s = succ_pool.emplace_back();
+          s.counter = static_cast<uint64_t>(c);
+          s.actor = amap[a];
+          break;
+        }
         // Insertion sort by Less (usually already in order).
         OpId s{static_cast<uint64_t>(c), amap[a]};
         succ_buf.push_back(s);
@@ -526,11 +539,7 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
              pos > 0 && Less(s, succ_buf[pos - 1]); --pos)
           std::swap(succ_buf[pos], succ_buf[pos - 1]);
       }
-      if (nsucc == 1) {
-        op->succ = static_cast<uint32_t>(succ_pool.size());
-        op->flags |= kOpSucc1;
-        succ_pool.push_back(succ_buf[0]);
-      } else {
+      if (nsucc > 1) {
         uint32_t at = NewSuccList(succ_buf.size());
         succ_pool[at].counter = nsucc;
         op->succ = at;
