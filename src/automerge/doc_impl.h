@@ -7,21 +7,29 @@
 //    width of its elements (1 per list element, UTF-16 units per text
 //    element), so an index lookup walks block summaries, not elements. A
 //    cursor cache makes runs of nearby edits O(1) amortised.
-//  - every element is found by its id through a hash map.
+//  - every element is found by its id through a hash table (built lazily
+//    after a bulk load).
+//  - ops are compact (Op, 48 bytes): small values inline, long strings in
+//    a string arena, succ ids in a shared pool, rare fields (marks,
+//    counters, ops on a list element) in a side table; elements are
+//    allocated in chunks.
+// Pending transaction: encoded op by op (PendingChange).
 // History: change records in application (causal) order, chunk bytes in a
 // block arena, deps as indexes, a hash -> index table.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "automerge/change.h"
+#include "automerge/columnar.h"
 #include "automerge/document.h"
+#include "automerge/pending.h"
 #include "automerge/types.h"
 
 namespace vudo::automerge {
@@ -33,41 +41,58 @@ struct OpIdHash {
   }
 };
 
-// One op as held in the op set. Deletes are not held (only as succ ids).
+// One op as held in the op set (48 bytes). Deletes are not held (only as
+// succ ids). A list/text element is the Op of its insert (see Elem); the
+// ops that later target it live in its OpExtra::more.
+//
+// The value is stored compactly: `tag` is the value-metadata tag (0 null,
+// 1 false, 2 true, 3 uint, 4 int, 5 f64, 6 str, 7 bytes, 8 counter,
+// 9 timestamp, 10-15 unknown); numbers sit in `payload`; str/bytes/unknown
+// payloads of up to 8 bytes sit in `payload` itself (length in the flags),
+// longer ones in Impl::str_arena (uleb length + bytes at offset `payload`).
 struct Op {
-  OpId id;
-  OpId elem;  // seq ops: insert -> reference elem; other -> target element
+  uint64_t ctr = 0;      // id counter
+  uint64_t ref_ctr = 0;  // seq ops: elem counter (insert: the reference)
+  uint64_t payload = 0;
+  uint32_t actor = 0;      // id actor
+  uint32_t ref_actor = 0;  // seq ops: elem actor
+  uint32_t succ = 0;   // 0: none; else index into Impl::succ_pool (see Succ)
+  uint32_t extra = 0;  // 0: none; else index into Impl::extras
+  uint32_t block = 0;  // elements: index into Impl::block_table
   Action action = Action::kSet;
-  bool insert = false;
-  bool expand = false;
-  uint32_t mark_name = 0;  // 1 + index into Impl::mark_names, 0 = none
-  uint32_t inc_count = 0;  // counters: number of inc ops among succ
-  int64_t inc_sum = 0;     // counters: sum of those increments
-  ScalarValue value;
-  std::vector<OpId> succ;  // sorted
+  uint8_t tag = 0;
+  // kOpInsert | kOpExpand | kOpArena | kOpSucc1 | inline length << 4
+  uint8_t flags = 0;
+  uint8_t width = 0;  // elements: cached visible width; 255: see OpExtra
 
+  OpId id() const { return {ctr, actor}; }
+  OpId elem() const { return {ref_ctr, ref_actor}; }
+  bool insert() const { return flags & 1; }
+  bool expand() const { return flags & 2; }
   bool IsMake() const {
     return action == Action::kMakeMap || action == Action::kMakeList ||
            action == Action::kMakeText || action == Action::kMakeTable;
   }
-  bool Visible() const {
-    if (action == Action::kInc || action == Action::kDel ||
-        action == Action::kMark)
-      return false;
-    if (value.type == ScalarType::kCounter && action == Action::kSet)
-      return succ.size() == inc_count;
-    return succ.empty();
-  }
+  bool IsCounter() const { return tag == 8; }
 };
+static_assert(sizeof(Op) == 48);
+inline constexpr uint8_t kOpInsert = 1;
+inline constexpr uint8_t kOpExpand = 2;
+inline constexpr uint8_t kOpArena = 4;
+// The op has exactly one succ, stored at succ_pool[succ] (no list header).
+inline constexpr uint8_t kOpSucc1 = 8;
 
-struct Block;
+// A list/text element: its insert op.
+using Elem = Op;
 
-// A list/text element: its insert op plus later ops that target it.
-struct Elem {
-  Op op;                 // the insert op
-  std::vector<Op> more;  // set/inc ops on this element, sorted by id
-  Block* block = nullptr;
-  uint32_t width = 0;  // cached visible width (0 if invisible)
+// What few ops need: marks, counters, set ops on a list element, a wide
+// element.
+struct OpExtra {
+  uint32_t mark_name = 0;  // 1 + index into Impl::mark_names, 0 = none
+  uint32_t inc_count = 0;  // counters: number of inc ops among succ
+  int64_t inc_sum = 0;     // counters: sum of those increments
+  uint64_t width = 0;      // elements whose width is >= 255
+  std::vector<Op> more;    // elements: set/inc ops on it, sorted by id
 };
 
 struct Obj;
@@ -77,6 +102,7 @@ struct Block {
   std::vector<Elem*> elems;
   uint64_t width = 0;
   size_t index = 0;  // position in SeqObj::blocks
+  uint32_t id = 0;   // index in Impl::block_table
 };
 
 struct Obj {
@@ -173,7 +199,20 @@ struct Document::Impl {
   mutable ElemIndex elem_index;
   mutable bool elem_index_complete = true;
   Elem* last_inserted = nullptr;  // set by ApplyOp for inserts
-  std::deque<Elem> elem_pool;
+  // Elements, allocated in chunks of kElemChunk (stable addresses; the
+  // memory is left uninitialised until NewElem hands a slot out).
+  static constexpr size_t kElemChunk = 4096;
+  struct ChunkFree {
+    void operator()(Elem* p) const { ::operator delete(p); }
+  };
+  std::vector<std::unique_ptr<Elem, ChunkFree>> elem_chunks;
+  size_t elem_chunk_used = kElemChunk;
+  std::vector<Block*> block_table;  // Op::block -> block
+  std::vector<OpExtra> extras;      // [0] unused
+  // Succ ids: one id alone (kOpSucc1), or a list: at index i, {n,
+  // capacity} then capacity slots (ids sorted).
+  std::vector<OpId> succ_pool;  // [0] unused
+  std::string str_arena;        // long string/bytes values
   std::vector<std::string> mark_names;
   std::unordered_map<std::string, uint32_t> mark_index;
   uint64_t max_op = 0;
@@ -197,9 +236,8 @@ struct Document::Impl {
   Bytes corrupt_body;  // the chunk whose history failed to rebuild
 
   // ---- pending transaction ----
-  // A deque: no reallocation copies while a big transaction grows, and it
-  // shrinks block by block while Commit moves it into the change.
-  std::deque<ChangeOp> pending;  // doc actor indexes
+  // Encoded op by op as the edits are made (a few bytes per op).
+  PendingChange pending;  // doc actor indexes
   uint64_t pending_start = 0;
 
   explicit Impl(ActorId actor);
@@ -218,7 +256,58 @@ struct Document::Impl {
     return it == objects.end() ? nullptr : it->second.get();
   }
   Elem* FindElem(const OpId& id) const;
-  uint32_t WidthOf(const Obj& obj, const Elem& e) const;
+  Elem* NewElem();
+  Block* NewBlock(Obj& owner);
+  Block* BlockOf(const Elem& e) const { return block_table[e.block]; }
+  OpExtra& ExtraOf(Op& op);
+  const OpExtra* ExtraIf(const Op& op) const {
+    return op.extra ? &extras[op.extra] : nullptr;
+  }
+  // Set/inc ops on an element (empty if none).
+  std::span<const Op> More(const Elem& e) const {
+    if (!e.extra) return {};
+    return extras[e.extra].more;
+  }
+  uint32_t MarkOf(const Op& op) const {
+    return op.extra ? extras[op.extra].mark_name : 0;
+  }
+  // Succ ids of an op, sorted.
+  std::span<const OpId> Succ(const Op& op) const {
+    if (!op.succ) return {};
+    if (op.flags & kOpSucc1) return {succ_pool.data() + op.succ, 1};
+    return {succ_pool.data() + op.succ + 1,
+            static_cast<size_t>(succ_pool[op.succ].counter)};
+  }
+  size_t SuccCount(const Op& op) const {
+    if (!op.succ) return 0;
+    if (op.flags & kOpSucc1) return 1;
+    return static_cast<size_t>(succ_pool[op.succ].counter);
+  }
+  // Inserts id into the succ list of op (kept sorted by Less).
+  void AddSuccId(Op& op, OpId id);
+  // A fresh succ list with room for n ids; returns its index.
+  uint32_t NewSuccList(size_t n);
+  bool Visible(const Op& op) const {
+    if (op.action == Action::kInc || op.action == Action::kDel ||
+        op.action == Action::kMark)
+      return false;
+    if (op.IsCounter() && op.action == Action::kSet)
+      return SuccCount(op) == (op.extra ? extras[op.extra].inc_count : 0);
+    return op.succ == 0;
+  }
+  // Values.
+  std::string_view StrOf(const Op& op) const;  // str/bytes/unknown payload
+  ScalarValue ScalarOf(const Op& op) const;
+  void StoreValue(Op& op, const ScalarValue& v);
+  // Stores a string-like payload (tag 6, 7 or 10-15).
+  void StoreBytes(Op& op, uint8_t tag, std::string_view b);
+  // Appends the raw value bytes and returns the metadata (len << 4 | tag).
+  uint64_t EncodeOpValue(const Op& op, Bytes& raw) const;
+  uint64_t ElemWidth(const Elem& e) const {
+    return e.width != 255 ? e.width : extras[e.extra].width;
+  }
+  void SetWidth(Elem& e, uint64_t w);
+  uint64_t WidthOf(const Obj& obj, const Elem& e) const;
   const Op* Winner(const Elem& e) const;
   void Rewidth(Obj& obj, Elem& e);
   // Position helpers.
@@ -272,8 +361,14 @@ struct Document::Impl {
 
   // Reads.
   Value ToValue(const Op& op) const;
-  void CollectVisible(const std::vector<Op>& ops,
+  void CollectVisible(std::span<const Op> ops,
                       std::vector<const Op*>& out) const;
+  void VisibleOps(const Elem& e, std::vector<const Op*>& out) const;
+  // kLazyOps: builds the op set of a pristine document straight from the
+  // chunk's op columns (load_ops.cc).
+  Status LoadOpSet(ByteSpan body, const std::vector<uint32_t>& amap,
+                   const col::Columns& ccols, const col::Columns& ocols,
+                   std::vector<ChangeHash> heads_in);
 };
 
 // Inserts op into v keeping v sorted by OpId (O(1) when op is the largest).

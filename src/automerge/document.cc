@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 #include <unordered_set>
 
 #include "automerge/columnar.h"
@@ -139,7 +141,7 @@ Elem* ElemIndex::Find(const OpId& id) const {
   for (size_t i = Hash(id) & mask;; i = (i + 1) & mask) {
     Elem* e = slots_[i];
     if (!e) return nullptr;
-    if (e->op.id == id) return e;
+    if (e->ctr == id.counter && e->actor == id.actor) return e;
   }
 }
 
@@ -153,7 +155,7 @@ void ElemIndex::Insert(Elem* e) {
       if (x) Insert(x);
   }
   size_t mask = slots_.size() - 1;
-  size_t i = Hash(e->op.id) & mask;
+  size_t i = Hash(e->id()) & mask;
   while (slots_[i]) i = (i + 1) & mask;
   slots_[i] = e;
   ++count_;
@@ -173,11 +175,233 @@ Elem* Document::Impl::FindElem(const OpId& id) const {
   return elem_index.Find(id);
 }
 
+Elem* Document::Impl::NewElem() {
+  static_assert(std::is_trivially_destructible_v<Elem>);
+  if (elem_chunk_used == kElemChunk) {
+    elem_chunks.emplace_back(
+        static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
+    elem_chunk_used = 0;
+  }
+  return new (elem_chunks.back().get() + elem_chunk_used++) Elem();
+}
+
+Block* Document::Impl::NewBlock(Obj& owner) {
+  auto b = std::make_unique<Block>();
+  b->owner = &owner;
+  b->id = static_cast<uint32_t>(block_table.size());
+  block_table.push_back(b.get());
+  Block* p = b.get();
+  b->index = owner.blocks.size();
+  owner.blocks.push_back(std::move(b));
+  return p;
+}
+
+OpExtra& Document::Impl::ExtraOf(Op& op) {
+  if (!op.extra) {
+    op.extra = static_cast<uint32_t>(extras.size());
+    extras.emplace_back();
+  }
+  return extras[op.extra];
+}
+
+uint32_t Document::Impl::NewSuccList(size_t n) {
+  size_t cap = 1;
+  while (cap < n) cap *= 2;
+  uint32_t at = static_cast<uint32_t>(succ_pool.size());
+  succ_pool.resize(succ_pool.size() + 1 + cap);
+  succ_pool[at] = OpId{0, static_cast<uint32_t>(cap)};
+  return at;
+}
+
+void Document::Impl::AddSuccId(Op& op, OpId id) {
+  if (!op.succ) {
+    op.succ = static_cast<uint32_t>(succ_pool.size());
+    succ_pool.push_back(id);
+    op.flags |= kOpSucc1;
+    return;
+  }
+  if (op.flags & kOpSucc1) {
+    // A second succ: move the first into a list.
+    OpId first = succ_pool[op.succ];
+    uint32_t list = NewSuccList(2);
+    succ_pool[list].counter = 1;
+    succ_pool[list + 1] = first;
+    op.succ = list;
+    op.flags &= static_cast<uint8_t>(~kOpSucc1);
+  }
+  size_t n = static_cast<size_t>(succ_pool[op.succ].counter);
+  size_t cap = succ_pool[op.succ].actor;
+  if (n == cap) {
+    // Full: move to a list of twice the room (O(1) amortised, garbage at
+    // most the live size).
+    uint32_t moved = NewSuccList(cap * 2);
+    std::copy(succ_pool.begin() + op.succ + 1,
+              succ_pool.begin() + op.succ + 1 + n,
+              succ_pool.begin() + moved + 1);
+    op.succ = moved;
+  }
+  OpId* v = succ_pool.data() + op.succ + 1;
+  size_t pos = n;
+  while (pos > 0 && Less(id, v[pos - 1])) {
+    v[pos] = v[pos - 1];
+    --pos;
+  }
+  v[pos] = id;
+  succ_pool[op.succ].counter = n + 1;
+}
+
+std::string_view Document::Impl::StrOf(const Op& op) const {
+  if (op.flags & kOpArena) {
+    const char* p = str_arena.data() + op.payload;
+    uint64_t len = 0;
+    unsigned shift = 0;
+    for (;;) {
+      uint8_t b = static_cast<uint8_t>(*p++);
+      len |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+      shift += 7;
+    }
+    return {p, static_cast<size_t>(len)};
+  }
+  return {reinterpret_cast<const char*>(&op.payload),
+          static_cast<size_t>(op.flags >> 4)};
+}
+
+void Document::Impl::StoreBytes(Op& op, uint8_t tag, std::string_view b) {
+  op.tag = tag;
+  op.flags &= kOpInsert | kOpExpand | kOpSucc1;
+  op.payload = 0;
+  if (b.size() <= 8) {
+    std::memcpy(&op.payload, b.data(), b.size());
+    op.flags |= static_cast<uint8_t>(b.size() << 4);
+    return;
+  }
+  op.flags |= kOpArena;
+  op.payload = str_arena.size();
+  uint64_t len = b.size();
+  do {
+    uint8_t byte = len & 0x7f;
+    len >>= 7;
+    if (len) byte |= 0x80;
+    str_arena.push_back(static_cast<char>(byte));
+  } while (len);
+  str_arena.append(b);
+}
+
+void Document::Impl::StoreValue(Op& op, const ScalarValue& v) {
+  op.flags &= kOpInsert | kOpExpand | kOpSucc1;
+  op.payload = 0;
+  switch (v.type) {
+    case ScalarType::kNull:
+      op.tag = 0;
+      break;
+    case ScalarType::kBool:
+      op.tag = v.b ? 2 : 1;
+      break;
+    case ScalarType::kUint:
+      op.tag = 3;
+      op.payload = v.u;
+      break;
+    case ScalarType::kInt:
+      op.tag = 4;
+      op.payload = static_cast<uint64_t>(v.i);
+      break;
+    case ScalarType::kF64:
+      op.tag = 5;
+      std::memcpy(&op.payload, &v.f, 8);
+      break;
+    case ScalarType::kStr:
+      StoreBytes(op, 6, v.s);
+      break;
+    case ScalarType::kBytes:
+      StoreBytes(op, 7, v.s);
+      break;
+    case ScalarType::kCounter:
+      op.tag = 8;
+      op.payload = static_cast<uint64_t>(v.i);
+      break;
+    case ScalarType::kTimestamp:
+      op.tag = 9;
+      op.payload = static_cast<uint64_t>(v.i);
+      break;
+    case ScalarType::kUnknown:
+      StoreBytes(op, v.unknown_tag, v.s);
+      break;
+  }
+}
+
+ScalarValue Document::Impl::ScalarOf(const Op& op) const {
+  switch (op.tag) {
+    case 0:
+      return ScalarValue::Null();
+    case 1:
+    case 2:
+      return ScalarValue::Bool(op.tag == 2);
+    case 3:
+      return ScalarValue::Uint(op.payload);
+    case 4:
+      return ScalarValue::Int(static_cast<int64_t>(op.payload));
+    case 5: {
+      double f;
+      std::memcpy(&f, &op.payload, 8);
+      return ScalarValue::F64(f);
+    }
+    case 6:
+      return ScalarValue::Str(std::string(StrOf(op)));
+    case 7:
+      return ScalarValue::BytesValue(std::string(StrOf(op)));
+    case 8:
+      return ScalarValue::Counter(static_cast<int64_t>(op.payload));
+    case 9:
+      return ScalarValue::Timestamp(static_cast<int64_t>(op.payload));
+    default:
+      return ScalarValue::Unknown(op.tag, std::string(StrOf(op)));
+  }
+}
+
+uint64_t Document::Impl::EncodeOpValue(const Op& op, Bytes& raw) const {
+  size_t before = raw.size();
+  switch (op.tag) {
+    case 0:
+    case 1:
+    case 2:
+      break;
+    case 3:
+      AppendUleb(raw, op.payload);
+      break;
+    case 4:
+    case 8:
+    case 9:
+      AppendSleb(raw, static_cast<int64_t>(op.payload));
+      break;
+    case 5:
+      for (int i = 0; i < 8; ++i) raw.push_back(uint8_t(op.payload >> (8 * i)));
+      break;
+    default: {
+      std::string_view s = StrOf(op);
+      raw.insert(raw.end(), s.begin(), s.end());
+      break;
+    }
+  }
+  return (uint64_t(raw.size() - before) << 4) | op.tag;
+}
+
+void Document::Impl::SetWidth(Elem& e, uint64_t w) {
+  if (w < 255) {
+    e.width = static_cast<uint8_t>(w);
+  } else {
+    e.width = 255;
+    ExtraOf(e).width = w;
+  }
+}
+
 Document::Impl::Impl(ActorId actor) {
   local_actor = InternActor(actor);
   auto root = std::make_unique<Obj>();
   root->type = ObjType::kMap;
   objects.emplace(kRoot, std::move(root));
+  extras.emplace_back();
+  succ_pool.emplace_back();
 }
 
 uint32_t Document::Impl::InternActor(const ActorId& a) {
@@ -209,18 +433,20 @@ uint32_t Document::Impl::InternMark(const std::string& name) {
 }
 
 const Op* Document::Impl::Winner(const Elem& e) const {
-  for (auto it = e.more.rbegin(); it != e.more.rend(); ++it)
-    if (it->Visible()) return &*it;
-  if (e.op.Visible()) return &e.op;
+  if (e.extra) {
+    const auto& more = extras[e.extra].more;
+    for (auto it = more.rbegin(); it != more.rend(); ++it)
+      if (Visible(*it)) return &*it;
+  }
+  if (Visible(e)) return &e;
   return nullptr;
 }
 
-uint32_t Document::Impl::WidthOf(const Obj& obj, const Elem& e) const {
+uint64_t Document::Impl::WidthOf(const Obj& obj, const Elem& e) const {
   const Op* w = Winner(e);
   if (!w) return 0;
-  if (obj.type == ObjType::kText && !w->IsMake() &&
-      w->value.type == ScalarType::kStr)
-    return static_cast<uint32_t>(Utf16Length(w->value.s));
+  if (obj.type == ObjType::kText && !w->IsMake() && w->tag == 6)
+    return Utf16Length(StrOf(*w));
   return 1;
 }
 
@@ -232,11 +458,12 @@ void Document::Impl::AdjustWidth(Obj& obj, Block* b, int64_t delta) {
 }
 
 void Document::Impl::Rewidth(Obj& obj, Elem& e) {
-  uint32_t w = WidthOf(obj, e);
-  if (w != e.width) {
-    int64_t d = int64_t{w} - int64_t{e.width};
-    e.width = w;
-    AdjustWidth(obj, e.block, d);
+  uint64_t w = WidthOf(obj, e);
+  uint64_t old = ElemWidth(e);
+  if (w != old) {
+    int64_t d = static_cast<int64_t>(w - old);
+    SetWidth(e, w);
+    AdjustWidth(obj, BlockOf(e), d);
   }
 }
 
@@ -246,7 +473,7 @@ void Document::Impl::ResetCursor(Obj& obj) {
 }
 
 size_t Document::Impl::ElemPos(const Elem& e) const {
-  const auto& v = e.block->elems;
+  const auto& v = BlockOf(e)->elems;
   for (size_t i = 0; i < v.size(); ++i)
     if (v[i] == &e) return i;
   return v.size();  // unreachable for a placed element
@@ -255,13 +482,16 @@ size_t Document::Impl::ElemPos(const Elem& e) const {
 void Document::Impl::SplitBlock(Obj& obj, Block* b) {
   auto nb = std::make_unique<Block>();
   nb->owner = &obj;
+  nb->id = static_cast<uint32_t>(block_table.size());
+  block_table.push_back(nb.get());
   size_t half = b->elems.size() / 2;
+  nb->elems.reserve(kMaxBlock + 1);
   nb->elems.assign(b->elems.begin() + half, b->elems.end());
   b->elems.resize(half);
   uint64_t w = 0;
   for (Elem* e : nb->elems) {
-    e->block = nb.get();
-    w += e->width;
+    e->block = nb->id;
+    w += ElemWidth(*e);
   }
   nb->width = w;
   b->width -= w;
@@ -273,9 +503,9 @@ void Document::Impl::SplitBlock(Obj& obj, Block* b) {
 
 void Document::Impl::PlaceElem(Obj& obj, Block* b, size_t pos, Elem* e) {
   b->elems.insert(b->elems.begin() + pos, e);
-  e->block = b;
+  e->block = b->id;
   ++obj.num_elems;
-  AdjustWidth(obj, b, e->width);
+  AdjustWidth(obj, b, static_cast<int64_t>(ElemWidth(*e)));
   if (b->elems.size() > kMaxBlock) SplitBlock(obj, b);
 }
 
@@ -301,11 +531,12 @@ Elem* Document::Impl::ElemAtIndex(Obj& obj, uint64_t index, uint64_t* start) {
   obj.cursor_pos = pos;
   for (Elem* e : obj.blocks[bi]->elems) {
     if (e->width == 0) continue;
-    if (index < pos + e->width) {
+    uint64_t w = ElemWidth(*e);
+    if (index < pos + w) {
       if (start) *start = pos;
       return e;
     }
-    pos += e->width;
+    pos += w;
   }
   return nullptr;
 }
@@ -316,35 +547,33 @@ Elem* Document::Impl::InsertRefAt(Obj& obj, uint64_t index) {
 }
 
 void Document::Impl::InsertElemRga(Obj& obj, Elem* e, Elem* ref_hint) {
-  if (obj.blocks.empty()) {
-    auto b = std::make_unique<Block>();
-    b->owner = &obj;
-    b->index = 0;
-    obj.blocks.push_back(std::move(b));
-  }
+  if (obj.blocks.empty()) NewBlock(obj);
   Block* b;
   size_t pos;
-  if (e->op.elem.counter == 0) {
+  if (e->ref_ctr == 0) {
     b = obj.blocks[0].get();
     pos = 0;
   } else {
-    Elem* r = ref_hint && ref_hint->op.id == e->op.elem ? ref_hint
-                                                        : FindElem(e->op.elem);
-    b = r->block;
+    Elem* r = ref_hint && ref_hint->ctr == e->ref_ctr &&
+                      ref_hint->actor == e->ref_actor
+                  ? ref_hint
+                  : FindElem(e->elem());
+    b = BlockOf(*r);
     pos = ElemPos(*r) + 1;
   }
+  const OpId id = e->id();
   for (;;) {
     if (pos == b->elems.size()) {
       if (b->index + 1 < obj.blocks.size()) {
         Block* nb = obj.blocks[b->index + 1].get();
-        if (nb->elems.empty() || !Less(e->op.id, nb->elems[0]->op.id)) break;
+        if (nb->elems.empty() || !Less(id, nb->elems[0]->id())) break;
         b = nb;
         pos = 0;
         continue;
       }
       break;
     }
-    if (Less(e->op.id, b->elems[pos]->op.id))
+    if (Less(id, b->elems[pos]->id()))
       ++pos;
     else
       break;
@@ -354,52 +583,44 @@ void Document::Impl::InsertElemRga(Obj& obj, Elem* e, Elem* ref_hint) {
 
 namespace {
 
-void InsertSorted(std::vector<OpId>& v, OpId id, const Document::Impl& impl) {
-  auto it = std::lower_bound(
-      v.begin(), v.end(), id,
-      [&](const OpId& a, const OpId& b) { return impl.Less(a, b); });
-  v.insert(it, id);
-}
-
-void AddSucc(Op& target, const ChangeOp& op, OpId id,
-             const Document::Impl& impl) {
-  if (target.succ.empty() || impl.Less(target.succ.back(), id))
-    target.succ.push_back(id);
-  else
-    InsertSorted(target.succ, id, impl);
+void AddSucc(Document::Impl& impl, Op& target, const ChangeOp& op, OpId id) {
+  impl.AddSuccId(target, id);
   if (op.action == Action::kInc && target.action == Action::kSet &&
-      target.value.type == ScalarType::kCounter) {
-    ++target.inc_count;
+      target.IsCounter()) {
     int64_t by = op.value.type == ScalarType::kUint
                      ? static_cast<int64_t>(op.value.u)
                      : op.value.i;
-    target.inc_sum = static_cast<int64_t>(
-        static_cast<uint64_t>(target.inc_sum) + static_cast<uint64_t>(by));
+    OpExtra& x = impl.ExtraOf(target);
+    ++x.inc_count;
+    x.inc_sum = static_cast<int64_t>(static_cast<uint64_t>(x.inc_sum) +
+                                     static_cast<uint64_t>(by));
   }
 }
 
-Op MakeOp(const ChangeOp& cop, OpId id, uint32_t mark) {
-  Op op;
-  op.id = id;
-  op.elem = cop.key_is_str ? OpId{} : cop.elem;
+void FillOp(Document::Impl& impl, Op& op, const ChangeOp& cop, OpId id,
+            uint32_t mark) {
+  op.ctr = id.counter;
+  op.actor = id.actor;
+  if (!cop.key_is_str) {
+    op.ref_ctr = cop.elem.counter;
+    op.ref_actor = cop.elem.actor;
+  }
   op.action = cop.action;
-  op.insert = cop.insert;
-  op.expand = cop.expand;
-  op.mark_name = mark;
-  op.value = cop.value;
-  return op;
+  op.flags = (cop.insert ? kOpInsert : 0) | (cop.expand ? kOpExpand : 0);
+  impl.StoreValue(op, cop.value);
+  if (mark) impl.ExtraOf(op).mark_name = mark;
 }
 
 }  // namespace
 
 void InsertOpSorted(std::vector<Op>& v, Op&& op, const Document::Impl& impl) {
-  if (v.empty() || impl.Less(v.back().id, op.id)) {
+  if (v.empty() || impl.Less(v.back().id(), op.id())) {
     v.push_back(std::move(op));
     return;
   }
   auto it = std::lower_bound(
-      v.begin(), v.end(), op.id,
-      [&](const Op& a, const OpId& b) { return impl.Less(a.id, b); });
+      v.begin(), v.end(), op.id(),
+      [&](const Op& a, const OpId& b) { return impl.Less(a.id(), b); });
   v.insert(it, std::move(op));
 }
 
@@ -414,34 +635,45 @@ void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id, Elem* ref_hint) {
     auto& vec = it->second;
     for (const OpId& p : cop.pred)
       for (Op& o : vec)
-        if (o.id == p) {
-          AddSucc(o, cop, id, *this);
+        if (o.ctr == p.counter && o.actor == p.actor) {
+          AddSucc(*this, o, cop, id);
           break;
         }
-    if (cop.action != Action::kDel)
-      InsertOpSorted(vec, MakeOp(cop, id, mark), *this);
+    if (cop.action != Action::kDel) {
+      Op op;
+      FillOp(*this, op, cop, id, mark);
+      InsertOpSorted(vec, std::move(op), *this);
+    }
   } else if (cop.insert) {
-    Elem& e = elem_pool.emplace_back();
-    e.op = MakeOp(cop, id, mark);
-    e.width = WidthOf(*obj, e);
+    Elem& e = *NewElem();
+    FillOp(*this, e, cop, id, mark);
+    SetWidth(e, WidthOf(*obj, e));
     InsertElemRga(*obj, &e, ref_hint);
     if (elem_index_complete) elem_index.Insert(&e);
     last_inserted = &e;
   } else {
     Elem* e = FindElem(cop.elem);
     for (const OpId& p : cop.pred) {
-      if (e->op.id == p) {
-        AddSucc(e->op, cop, id, *this);
+      if (e->ctr == p.counter && e->actor == p.actor) {
+        AddSucc(*this, *e, cop, id);
         continue;
       }
-      for (Op& o : e->more)
-        if (o.id == p) {
-          AddSucc(o, cop, id, *this);
+      if (!e->extra) continue;
+      // (AddSucc may add extras, but `more` buffers do not move.)
+      Op* b = extras[e->extra].more.data();
+      Op* end = b + extras[e->extra].more.size();
+      for (Op* o = b; o != end; ++o)
+        if (o->ctr == p.counter && o->actor == p.actor) {
+          AddSucc(*this, *o, cop, id);
           break;
         }
     }
-    if (cop.action != Action::kDel)
-      InsertOpSorted(e->more, MakeOp(cop, id, mark), *this);
+    if (cop.action != Action::kDel) {
+      Op op;
+      FillOp(*this, op, cop, id, mark);
+      ExtraOf(*e);
+      InsertOpSorted(extras[e->extra].more, std::move(op), *this);
+    }
     Rewidth(*obj, *e);
   }
   if (cop.action == Action::kMakeMap || cop.action == Action::kMakeList ||
@@ -485,7 +717,7 @@ Status Document::Impl::ValidateOps(const std::vector<ChangeOp>& ops,
         const Elem* e = FindElem(op.elem);
         bool ok = false;
         if (e) {
-          ok = e->block->owner->id == oid;
+          ok = BlockOf(*e)->owner->id == oid;
         } else {
           auto it = new_elems.find(op.elem);
           ok = it != new_elems.end() && it->second == oid;
@@ -649,27 +881,12 @@ std::optional<ChangeHash> Document::Impl::CommitPending(
   Change ch;
   for (uint32_t h : heads) ch.deps.push_back(records[h].hash);
   std::sort(ch.deps.begin(), ch.deps.end());
-  ch.actor = actors[local_actor];
   ch.seq = clock[local_actor] + 1;
   ch.start_op = pending_start;
   ch.time = opts.time;
   ch.message = opts.message;
-  // Change actor table: local first, then every other document actor.
-  std::vector<uint32_t> map(actors.size(), 0);
-  for (uint32_t i = 0, k = 1; i < actors.size(); ++i) {
-    if (i == local_actor) continue;
-    ch.other_actors.push_back(actors[i]);
-    map[i] = k++;
-  }
-  for (auto& op : pending) {
-    if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
-    if (!op.key_is_str && op.elem.counter != 0)
-      op.elem.actor = map[op.elem.actor];
-    for (auto& p : op.pred) p.actor = map[p.actor];
-  }
-  (void)EncodeChange(ch, pending);
   const uint64_t n = pending.size();
-  pending.clear();
+  pending.Finish(ch, actors, local_actor);
   RecordChange(ch, ch.bytes, local_actor, ch.start_op + n - 1);
   return ch.hash;
 }
@@ -679,24 +896,31 @@ std::optional<ChangeHash> Document::Impl::CommitPending(
 
 Value Document::Impl::ToValue(const Op& op) const {
   Value v;
-  v.id = op.id;
+  v.id = op.id();
   if (op.IsMake()) {
     v.is_object = true;
-    v.obj = op.id;
+    v.obj = op.id();
     v.obj_type = TypeOfMake(op.action);
   } else {
-    v.scalar = op.value;
-    if (op.value.type == ScalarType::kCounter)
-      v.scalar.i = static_cast<int64_t>(static_cast<uint64_t>(op.value.i) +
-                                        static_cast<uint64_t>(op.inc_sum));
+    v.scalar = ScalarOf(op);
+    if (op.IsCounter() && op.extra)
+      v.scalar.i =
+          static_cast<int64_t>(static_cast<uint64_t>(v.scalar.i) +
+                               static_cast<uint64_t>(extras[op.extra].inc_sum));
   }
   return v;
 }
 
-void Document::Impl::CollectVisible(const std::vector<Op>& ops,
+void Document::Impl::CollectVisible(std::span<const Op> ops,
                                     std::vector<const Op*>& out) const {
   for (const Op& o : ops)
-    if (o.Visible()) out.push_back(&o);
+    if (Visible(o)) out.push_back(&o);
+}
+
+void Document::Impl::VisibleOps(const Elem& e,
+                                std::vector<const Op*>& out) const {
+  if (Visible(e)) out.push_back(&e);
+  CollectVisible(More(e), out);
 }
 
 // ---------------------------------------------------------------------------
@@ -744,11 +968,9 @@ Result<Obj*> GetSeq(Document::Impl& d, ObjId id) {
   return o;
 }
 
-std::vector<const Op*> VisibleOps(const Elem& e) {
+std::vector<const Op*> VisibleOps(const Document::Impl& d, const Elem& e) {
   std::vector<const Op*> out;
-  if (e.op.Visible()) out.push_back(&e.op);
-  for (const Op& o : e.more)
-    if (o.Visible()) out.push_back(&o);
+  d.VisibleOps(e, out);
   return out;
 }
 
@@ -760,12 +982,8 @@ ChangeOp BaseOp(ObjId obj, Action action) {
 }
 
 // The current value of an op as a put would compare it.
-ScalarValue CurrentScalar(const Op& o) {
-  ScalarValue v = o.value;
-  if (v.type == ScalarType::kCounter)
-    v.i = static_cast<int64_t>(static_cast<uint64_t>(v.i) +
-                               static_cast<uint64_t>(o.inc_sum));
-  return v;
+ScalarValue CurrentScalar(const Document::Impl& d, const Op& o) {
+  return d.ToValue(o).scalar;
 }
 
 }  // namespace
@@ -775,7 +993,7 @@ static OpId Emit(Document::Impl& d, ChangeOp&& op, Elem* ref_hint = nullptr) {
   d.BeginIfNeeded();
   OpId id = d.NextId();
   d.ApplyOp(op, id, ref_hint);
-  d.pending.push_back(std::move(op));
+  d.pending.Add(op);
   return id;
 }
 
@@ -794,7 +1012,7 @@ static Result<std::optional<OpId>> MapOp(Document::Impl& d, ObjId obj_id,
   if (action == Action::kDel && vis.empty()) return std::nullopt;
   if (action == Action::kSet && !vis.empty() &&
       vis.back()->action == Action::kSet &&
-      CurrentScalar(*vis.back()) == value) {
+      CurrentScalar(d, *vis.back()) == value) {
     if (vis.size() == 1) return std::nullopt;
     vis.pop_back();
     op.action = Action::kDel;
@@ -802,12 +1020,11 @@ static Result<std::optional<OpId>> MapOp(Document::Impl& d, ObjId obj_id,
   }
   if (action == Action::kInc) {
     bool any = false;
-    for (const Op* o : vis)
-      any |= o->value.type == ScalarType::kCounter && !o->IsMake();
+    for (const Op* o : vis) any |= o->IsCounter() && !o->IsMake();
     if (!any)
       return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
   }
-  for (const Op* o : vis) op.pred.push_back(o->id);
+  for (const Op* o : vis) op.pred.push_back(o->id());
   return Emit(d, std::move(op));
 }
 
@@ -820,13 +1037,13 @@ static Result<std::optional<OpId>> SeqOp(Document::Impl& d, ObjId obj_id,
   if (!e)
     return Err(ErrorCode::kInvalidArgument, "index {} out of range (length {})",
                index, obj->width);
-  std::vector<const Op*> vis = VisibleOps(*e);
+  std::vector<const Op*> vis = VisibleOps(d, *e);
   ChangeOp op = BaseOp(obj_id, action);
-  op.elem = e->op.id;
+  op.elem = e->id();
   op.value = value;
   if (action == Action::kSet && !vis.empty() &&
       vis.back()->action == Action::kSet &&
-      CurrentScalar(*vis.back()) == value) {
+      CurrentScalar(d, *vis.back()) == value) {
     if (vis.size() == 1) return std::nullopt;
     vis.pop_back();
     op.action = Action::kDel;
@@ -834,12 +1051,11 @@ static Result<std::optional<OpId>> SeqOp(Document::Impl& d, ObjId obj_id,
   }
   if (action == Action::kInc) {
     bool any = false;
-    for (const Op* o : vis)
-      any |= o->value.type == ScalarType::kCounter && !o->IsMake();
+    for (const Op* o : vis) any |= o->IsCounter() && !o->IsMake();
     if (!any)
       return Err(ErrorCode::kInvalidArgument, "increment of a non-counter");
   }
-  for (const Op* o : vis) op.pred.push_back(o->id);
+  for (const Op* o : vis) op.pred.push_back(o->id());
   return Emit(d, std::move(op));
 }
 
@@ -853,7 +1069,7 @@ static Result<OpId> SeqInsert(Document::Impl& d, ObjId obj_id, size_t index,
   Elem* ref = d.InsertRefAt(*obj, index);
   ChangeOp op = BaseOp(obj_id, action);
   op.insert = true;
-  op.elem = ref ? ref->op.id : OpId{};
+  op.elem = ref ? ref->id() : OpId{};
   op.value = value;
   return Emit(d, std::move(op), ref);
 }
@@ -944,7 +1160,7 @@ Status Document::SpliceText(ObjId obj_id, size_t index, size_t del,
     for (std::string_view cp : CodePoints(text)) {
       ChangeOp op = BaseOp(obj_id, Action::kSet);
       op.insert = true;
-      op.elem = ref ? ref->op.id : OpId{};
+      op.elem = ref ? ref->id() : OpId{};
       op.value = ScalarValue::Str(std::string(cp));
       Emit(d, std::move(op), ref);
       ref = d.last_inserted;
@@ -958,13 +1174,13 @@ Status Document::SpliceText(ObjId obj_id, size_t index, size_t del,
     Elem* e = d.ElemAtIndex(*obj, at, &start);
     if (!e) break;
     if (start < at) {  // inside a multi-unit character: skip it
-      at = start + e->width;
+      at = start + d.ElemWidth(*e);
       continue;
     }
-    deleted += e->width;
+    deleted += d.ElemWidth(*e);
     ChangeOp op = BaseOp(obj_id, Action::kDel);
-    op.elem = e->op.id;
-    for (const Op* o : VisibleOps(*e)) op.pred.push_back(o->id);
+    op.elem = e->id();
+    for (const Op* o : VisibleOps(d, *e)) op.pred.push_back(o->id());
     Emit(d, std::move(op));
   }
   return Ok();
@@ -1033,7 +1249,7 @@ std::vector<Value> Document::GetAll(ObjId obj, std::string_view key) const {
   auto it = o->props.find(key);
   if (it == o->props.end()) return out;
   for (const Op& op : it->second)
-    if (op.Visible()) out.push_back(impl_->ToValue(op));
+    if (impl_->Visible(op)) out.push_back(impl_->ToValue(op));
   return out;
 }
 
@@ -1043,7 +1259,8 @@ std::vector<Value> Document::GetAll(ObjId obj, size_t index) const {
   if (!o || !o->IsSeq()) return out;
   Elem* e = impl_->ElemAtIndex(*o, index, nullptr);
   if (!e) return out;
-  for (const Op* op : VisibleOps(*e)) out.push_back(impl_->ToValue(*op));
+  for (const Op* op : VisibleOps(*impl_, *e))
+    out.push_back(impl_->ToValue(*op));
   return out;
 }
 
@@ -1053,7 +1270,7 @@ std::vector<std::string> Document::Keys(ObjId obj) const {
   if (!o || o->IsSeq()) return out;
   for (const auto& [k, ops] : o->props)
     for (const Op& op : ops)
-      if (op.Visible()) {
+      if (impl_->Visible(op)) {
         out.push_back(k);
         break;
       }
@@ -1075,8 +1292,8 @@ std::string Document::Text(ObjId obj) const {
     for (const Elem* e : b->elems) {
       if (!e->width) continue;
       const Op* w = impl_->Winner(*e);
-      if (w->value.type == ScalarType::kStr && !w->IsMake())
-        out += w->value.s;
+      if (w->tag == 6 && !w->IsMake())
+        out += impl_->StrOf(*w);
       else
         out += "\xef\xbf\xbc";  // U+FFFC for non-text content
     }
@@ -1137,7 +1354,7 @@ nlohmann::json JsonOf(const Document& doc, const Document::Impl& impl,
   for (const auto& [k, ops] : o->props) {
     const Op* win = nullptr;
     for (const Op& op : ops)
-      if (op.Visible()) win = &op;
+      if (impl.Visible(op)) win = &op;
     if (win) m[k] = value_json(*win);
   }
   return m;

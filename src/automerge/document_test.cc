@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "base/encoding.h"
 
@@ -359,6 +361,121 @@ TEST(DocumentTest, LazyHistoryDetectsMismatchingHeads) {
   EXPECT_EQ(good.NumChanges(), 6u);
   EXPECT_TRUE(good.EnsureHistory().has_value());
   EXPECT_EQ(good.GetChangesSince({}).size(), 6u);
+}
+
+// The op set Load builds straight from a document's columns equals the one
+// built by applying the document's changes one op at a time: same JSON,
+// byte-identical save, and the same change for the same local edit.
+TEST(DocumentTest, ColumnLoadedOpSetMatchesReplayedChanges) {
+  const std::string dir =
+      std::string(VUDO_SHARED_DIR) + "/testdata/automerge/corpus/";
+  // The quick ones; VUDO_FULL_CORPUS=1 checks every corpus document.
+  std::vector<std::string> names = {
+      "godot-modeled.amrg", "monday-meeting-notes.automerge", "stephen.amrg"};
+  if (std::getenv("VUDO_FULL_CORPUS"))
+    names = {"A1.am",
+             "C1.am",
+             "S1.am",
+             "S2.am",
+             "S3.am",
+             "essay.amrg",
+             "godot-modeled.amrg",
+             "monday-meeting-notes.automerge",
+             "moby-dick.automerge",
+             "stephen.amrg",
+             "webstraits.amrg"};
+  size_t checked = 0;
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    std::ifstream f(dir + name, std::ios::binary);
+    ASSERT_TRUE(f.good());
+    Bytes data((std::istreambuf_iterator<char>(f)),
+               std::istreambuf_iterator<char>());
+    auto loaded = Document::Load(data, kA);
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+    Document replayed(kA);
+    ASSERT_TRUE(replayed.ApplyChanges(loaded->GetChangesSince({})).has_value());
+    EXPECT_EQ(replayed.NumQueued(), 0u);
+    EXPECT_EQ(loaded->ToJson(), replayed.ToJson());
+    EXPECT_EQ(loaded->SaveNoCompress(), replayed.SaveNoCompress());
+    ASSERT_TRUE(loaded->Put(kRoot, "vudo-check", ScalarValue::Int(7)));
+    ASSERT_TRUE(replayed.Put(kRoot, "vudo-check", ScalarValue::Int(7)));
+    EXPECT_EQ(loaded->Commit({kT0, "m"}), replayed.Commit({kT0, "m"}));
+    EXPECT_EQ(loaded->Save(), replayed.Save());
+    ++checked;
+  }
+  EXPECT_EQ(checked, names.size());
+}
+
+// Values and shapes the compact op set stores specially: long strings and
+// bytes (arena), elements 255+ UTF-16 units wide, counters incremented in
+// maps and lists, ops with several succ ids, nested objects.
+TEST(DocumentTest, CompactOpSetEdgeCases) {
+  Document d(kA);
+  const std::string wide(300, 'w');
+  auto t = d.PutObject(kRoot, "t", ObjType::kText).value();
+  ASSERT_TRUE(d.SpliceText(t, 0, 0,
+                           "ab\xc3\xa9\xf0\x9f\x98\x80"
+                           "c"));
+  ASSERT_TRUE(d.Insert(t, 2, ScalarValue::Str(wide)));
+  ASSERT_TRUE(d.Insert(t, 0, ScalarValue::Str("0123456789")));
+  auto l = d.PutObject(kRoot, "l", ObjType::kList).value();
+  ASSERT_TRUE(d.Insert(l, 0, ScalarValue::Counter(5)));
+  ASSERT_TRUE(d.Insert(l, 1, ScalarValue::BytesValue(std::string(40, '\0'))));
+  ASSERT_TRUE(d.Insert(l, 2, ScalarValue::F64(-2.5)));
+  ASSERT_TRUE(d.Insert(l, 3, ScalarValue::Uint(1ull << 63)));
+  ASSERT_TRUE(d.InsertObject(l, 4, ObjType::kMap).has_value());
+  ASSERT_TRUE(d.Put(kRoot, "c", ScalarValue::Counter(-3)));
+  ASSERT_TRUE(d.Put(kRoot, "s", ScalarValue::Str("a string of 24 bytes....")));
+  d.Commit({kT0, ""});
+  ASSERT_TRUE(d.Increment(kRoot, "c", 10));
+  ASSERT_TRUE(d.Increment(l, 0, 7));
+  ASSERT_TRUE(d.Increment(l, 0, -2));
+  d.Commit({kT0, ""});
+  // Three actors overwrite the same key and element concurrently.
+  Document e = d.Fork(kB), g = d.Fork(ActorId(16, 0xcc));
+  ASSERT_TRUE(d.Put(kRoot, "s", ScalarValue::Int(1)));
+  ASSERT_TRUE(e.Put(kRoot, "s", ScalarValue::Int(2)));
+  ASSERT_TRUE(g.Put(kRoot, "s", ScalarValue::Int(3)));
+  ASSERT_TRUE(e.Put(l, 2, ScalarValue::Bool(true)));
+  ASSERT_TRUE(g.Put(l, 2, ScalarValue::Null()));
+  ASSERT_TRUE(g.SpliceText(t, 1, 3, "xyz"));
+  ASSERT_TRUE(d.Merge(e));
+  ASSERT_TRUE(d.Merge(g));
+  ASSERT_TRUE(d.Put(kRoot, "s", ScalarValue::Str("settled")));
+  ASSERT_TRUE(d.Increment(kRoot, "c", 1));
+  d.Commit({kT0, ""});
+  EXPECT_EQ(d.Get(kRoot, "c")->scalar.i, 8);
+  EXPECT_EQ(d.Get(l, 0)->scalar.i, 10);
+  EXPECT_EQ(d.GetAll(l, 2).size(), 2u);
+  const size_t text_len = d.Length(t);
+
+  auto loaded = Document::Load(d.Save(), kB);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  // Object ids are per document: look them up in the loaded one.
+  const ObjId lt = loaded->Get(kRoot, "t")->obj,
+              ll = loaded->Get(kRoot, "l")->obj;
+  EXPECT_EQ(loaded->ToJson(), d.ToJson());
+  EXPECT_EQ(loaded->Length(lt), text_len);
+  EXPECT_EQ(loaded->Text(lt), d.Text(t));
+  EXPECT_EQ(loaded->Get(kRoot, "c")->scalar.i, 8);
+  EXPECT_EQ(loaded->Get(ll, 0)->scalar.i, 10);
+  EXPECT_EQ(loaded->GetAll(ll, 2).size(), 2u);
+  EXPECT_EQ(loaded->Get(ll, 1)->scalar.s, std::string(40, '\0'));
+  EXPECT_EQ(loaded->Get(ll, 3)->scalar.u, 1ull << 63);
+  EXPECT_EQ(loaded->SaveNoCompress(), d.SaveNoCompress());
+  // Edits on the loaded document (the element index is built on demand)
+  // match the same edits on the original.
+  loaded->SetActor(kA);
+  for (auto [x, xt, xl] :
+       {std::tuple{&d, t, l}, std::tuple{&*loaded, lt, ll}}) {
+    ASSERT_TRUE(x->SpliceText(xt, 3, 2, "Q"));
+    ASSERT_TRUE(x->Increment(xl, 0, 1));
+    ASSERT_TRUE(x->Delete(xl, 1));
+  }
+  EXPECT_EQ(loaded->Commit({kT0, ""}), d.Commit({kT0, ""}));
+  EXPECT_EQ(loaded->Text(lt), d.Text(t));
+  EXPECT_EQ(loaded->Save(), d.Save());
 }
 
 }  // namespace

@@ -16,8 +16,6 @@ namespace {
 using namespace col;
 
 constexpr size_t kDeflateMinSize = 256;
-// Elements per block when building a sequence in bulk (room to grow).
-constexpr size_t kBulkBlock = 64;
 constexpr size_t kOpsPerByte = 64;
 constexpr size_t kOpsSlack = 4096;
 
@@ -98,6 +96,7 @@ Bytes Document::Impl::SaveDocument(bool compress) {
     UintRleEncoder actor_e(actor_c), depn_e(depn_c), xmeta_e(xmeta_c);
     DeltaEncoder seq_e(seq_c), maxop_e(maxop_c), time_e(time_c), deps_e(deps_c);
     StrRleEncoder msg_e(msg_c);
+    std::vector<uint32_t> deps;
     for (size_t i = 0; i < records.size(); ++i) {
       const ChangeRecord& r = records[i];
       actor_e.Append(uint64_t{table[r.actor]});
@@ -111,17 +110,17 @@ Bytes Document::Impl::SaveDocument(bool compress) {
         msg_e.AppendNull();
       depn_e.Append(uint64_t{r.deps_count});
       // Deps in the order of their hashes.
-      std::vector<uint32_t> deps(
-          dep_indexes.begin() + r.deps_off,
-          dep_indexes.begin() + r.deps_off + r.deps_count);
-      std::sort(deps.begin(), deps.end(), [&](uint32_t x, uint32_t y) {
-        return records[x].hash < records[y].hash;
-      });
+      deps.assign(dep_indexes.begin() + r.deps_off,
+                  dep_indexes.begin() + r.deps_off + r.deps_count);
+      if (deps.size() > 1)
+        std::sort(deps.begin(), deps.end(), [&](uint32_t x, uint32_t y) {
+          return records[x].hash < records[y].hash;
+        });
       for (uint32_t d : deps) deps_e.Append(static_cast<int64_t>(d));
-      ScalarValue extra = ScalarValue::BytesValue(std::string(
-          reinterpret_cast<const char*>(r.bytes) + r.bytes_len - r.extra_len,
-          r.extra_len));
-      xmeta_e.Append(EncodeValue(extra, xraw_c));
+      // The extra bytes as a bytes value (tag 7).
+      const uint8_t* extra = r.bytes + r.bytes_len - r.extra_len;
+      xraw_c.insert(xraw_c.end(), extra, extra + r.extra_len);
+      xmeta_e.Append((uint64_t{r.extra_len} << 4) | 7);
     }
     actor_e.Finish();
     seq_e.Finish();
@@ -166,27 +165,28 @@ Bytes Document::Impl::SaveDocument(bool compress) {
         kc.AppendNull();
         ks.Append(*key);
       } else {
-        if (op.elem.counter == 0)
+        if (op.ref_ctr == 0)
           ka.AppendNull();
         else
-          ka.Append(uint64_t{table[op.elem.actor]});
-        kc.Append(static_cast<int64_t>(op.elem.counter));
+          ka.Append(uint64_t{table[op.ref_actor]});
+        kc.Append(static_cast<int64_t>(op.ref_ctr));
         ks.AppendNull();
       }
-      ia.Append(uint64_t{table[op.id.actor]});
-      ic.Append(static_cast<int64_t>(op.id.counter));
-      ins.Append(op.insert);
+      ia.Append(uint64_t{table[op.actor]});
+      ic.Append(static_cast<int64_t>(op.ctr));
+      ins.Append(op.insert());
       act.Append(uint64_t{static_cast<uint8_t>(op.action)});
-      vm.Append(EncodeValue(op.value, vr_c));
-      sn.Append(uint64_t{op.succ.size()});
-      for (const OpId& s : op.succ) {
+      vm.Append(EncodeOpValue(op, vr_c));
+      auto succ = Succ(op);
+      sn.Append(uint64_t{succ.size()});
+      for (const OpId& s : succ) {
         sa.Append(uint64_t{table[s.actor]});
         sc.Append(static_cast<int64_t>(s.counter));
       }
-      ex.Append(op.expand);
-      any_expand |= op.expand;
-      if (op.mark_name)
-        mk.Append(mark_names[op.mark_name - 1]);
+      ex.Append(op.expand());
+      any_expand |= op.expand();
+      if (uint32_t m = MarkOf(op))
+        mk.Append(mark_names[m - 1]);
       else
         mk.AppendNull();
     };
@@ -202,8 +202,8 @@ Bytes Document::Impl::SaveDocument(bool compress) {
       } else {
         for (const auto& b : o->blocks)
           for (const Elem* e : b->elems) {
-            emit(*o, e->op, nullptr);
-            for (const Op& op : e->more) emit(*o, op, nullptr);
+            emit(*o, *e, nullptr);
+            for (const Op& op : More(*e)) emit(*o, op, nullptr);
           }
       }
     }
@@ -311,6 +311,8 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
   VUDO_ASSIGN_OR_RETURN(Columns ocols, Columns::Slice(ometa, r.rest(), &used));
   VUDO_TRY(r.Skip(used));
   // Optional head indexes suffix: ignored (heads are recomputed).
+  if (mode == LoadMode::kLazyOps)
+    return LoadOpSet(body, amap, ccols, ocols, std::move(heads_in));
 
   auto actor_of = [&](const std::optional<uint64_t>& a) -> Result<uint32_t> {
     if (!a || *a >= amap.size())
@@ -467,133 +469,6 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
         return id_less(ops[a].id, ops[b].id);
       });
   };
-
-  if (mode == LoadMode::kLazyOps) {
-    // ---- the document is empty, so its op set is exactly the chunk's ops,
-    // already in document order; the change graph is rebuilt on first use.
-    for (const auto& c : dchanges)
-      if (c.max_op > max_op) max_op = c.max_op;
-    bool any_counter = false;
-    for (const auto& d : ops)
-      any_counter |= d.value.type == ScalarType::kCounter;
-    if (any_counter) sort_order();
-    // Counter increments.
-    std::vector<uint32_t> inc_count(nops, 0);
-    std::vector<int64_t> inc_sum(nops, 0);
-    for (uint32_t i = 0; i < nops; ++i) {
-      const DocOp& d = ops[i];
-      if (d.action != Action::kSet || d.value.type != ScalarType::kCounter)
-        continue;
-      for (uint32_t k = 0; k < d.succ_n; ++k) {
-        const OpId& sid = succs[d.succ_off + k];
-        auto it = std::lower_bound(
-            order.begin(), order.end(), sid,
-            [&](uint32_t x, const OpId& v) { return id_less(ops[x].id, v); });
-        if (it == order.end() || !(ops[*it].id == sid) ||
-            ops[*it].action != Action::kInc)
-          continue;
-        const ScalarValue& by = ops[*it].value;
-        ++inc_count[i];
-        inc_sum[i] = static_cast<int64_t>(
-            static_cast<uint64_t>(inc_sum[i]) +
-            static_cast<uint64_t>(by.type == ScalarType::kUint
-                                      ? static_cast<int64_t>(by.u)
-                                      : by.i));
-      }
-    }
-    elem_index_complete = false;
-    elem_index.Clear();
-    Obj* cur = nullptr;
-    OpId cur_id{UINT64_MAX, 0};
-    Elem* cur_elem = nullptr;
-    for (uint32_t i = 0; i < nops; ++i) {
-      DocOp& d = ops[i];
-      OpId oid = d.obj.counter ? d.obj : kRoot;
-      if (!cur || !(oid == cur_id)) {
-        cur = FindObj(oid);
-        if (!cur) return Err(ErrorCode::kCorrupt, "op {} in unknown object", i);
-        cur_id = oid;
-        cur_elem = nullptr;
-      }
-      if (d.id.counter > max_op) max_op = d.id.counter;
-      Op op;
-      op.id = d.id;
-      op.action = d.action;
-      op.insert = d.insert;
-      op.expand = d.expand;
-      op.mark_name = d.mark_name ? InternMark(*d.mark_name) : 0;
-      op.inc_count = inc_count[i];
-      op.inc_sum = inc_sum[i];
-      op.value = std::move(d.value);
-      op.succ.assign(succs.begin() + d.succ_off,
-                     succs.begin() + d.succ_off + d.succ_n);
-      std::sort(op.succ.begin(), op.succ.end(),
-                [&](const OpId& a, const OpId& b) { return Less(a, b); });
-      if (!cur->IsSeq()) {
-        if (!d.key_is_str || d.insert)
-          return Err(ErrorCode::kCorrupt, "op {}: bad key for a map", i);
-        auto& vec = cur->props[keys[d.key_index]];
-        InsertOpSorted(vec, std::move(op), *this);
-      } else {
-        if (d.key_is_str)
-          return Err(ErrorCode::kCorrupt, "op {}: string key in a sequence", i);
-        op.elem = d.elem;
-        if (d.insert) {
-          Elem& e = elem_pool.emplace_back();
-          e.op = std::move(op);
-          if (cur->blocks.empty() ||
-              cur->blocks.back()->elems.size() >= kBulkBlock) {
-            auto b = std::make_unique<Block>();
-            b->owner = cur;
-            b->index = cur->blocks.size();
-            cur->blocks.push_back(std::move(b));
-          }
-          Block* b = cur->blocks.back().get();
-          b->elems.push_back(&e);
-          e.block = b;
-          ++cur->num_elems;
-          cur_elem = &e;
-        } else {
-          if (!cur_elem || !(cur_elem->op.id == d.elem))
-            return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
-          InsertOpSorted(cur_elem->more, std::move(op), *this);
-        }
-      }
-      if (d.action == Action::kMakeMap || d.action == Action::kMakeList ||
-          d.action == Action::kMakeText || d.action == Action::kMakeTable) {
-        auto child = std::make_unique<Obj>();
-        child->id = d.id;
-        child->type = d.action == Action::kMakeList    ? ObjType::kList
-                      : d.action == Action::kMakeText  ? ObjType::kText
-                      : d.action == Action::kMakeTable ? ObjType::kTable
-                                                       : ObjType::kMap;
-        if (!objects.emplace(d.id, std::move(child)).second)
-          return Err(ErrorCode::kCorrupt, "duplicate object {}", i);
-      }
-    }
-    // Widths.
-    for (auto& [id, o] : objects) {
-      if (!o->IsSeq()) continue;
-      uint64_t total = 0;
-      for (auto& b : o->blocks) {
-        uint64_t w = 0;
-        for (Elem* e : b->elems) {
-          e->width = WidthOf(*o, *e);
-          w += e->width;
-        }
-        b->width = w;
-        total += w;
-      }
-      o->width = total;
-      ResetCursor(*o);
-    }
-    history_lazy = true;
-    lazy_body = ToBytes(body);
-    lazy_heads = heads_in;
-    std::sort(lazy_heads.begin(), lazy_heads.end());
-    lazy_count = nch;
-    return Ok();
-  }
 
   // ---- reconstruct the changes ----
   sort_order();
