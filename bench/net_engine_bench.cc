@@ -25,22 +25,20 @@ uint64_t ClockNs(clockid_t id) {
 }
 
 struct Link {
-  std::unique_ptr<TlsContext> ctls, stls;
+  const TlsContext *ctls, *stls;  // one per endpoint, as in Endpoint
   NodeId server_id;
   std::unique_ptr<QuicConnection> client, server;
   NetPath cpath, spath;
   std::deque<Bytes> to_server, to_client;
   uint64_t now = 1'000'000'000;
 
-  Link(const crypto::SecretKey& ck, const crypto::SecretKey& sk) {
-    ctls = TlsContext::Create(ck).value();
-    stls = TlsContext::Create(sk).value();
-    server_id = sk.public_key();
+  Link(const TlsContext& ck, const TlsContext& sk) : ctls(&ck), stls(&sk) {
+    server_id = *sk.id();
     auto ip = boost::asio::ip::make_address("127.0.0.1");
     cpath = {{ip, 1}, {ip, 2}};
     spath = {{ip, 2}, {ip, 1}};
     QuicConnection::Options o;
-    o.tls = ctls.get();
+    o.tls = ctls;
     o.path = cpath;
     o.now = now;
     o.expected_peer = server_id;
@@ -62,7 +60,7 @@ struct Link {
     while (!to_server.empty()) {
       if (!server) {
         QuicConnection::Options o;
-        o.tls = stls.get();
+        o.tls = stls;
         o.path = spath;
         o.now = now;
         o.alpns = {"bench/1"};
@@ -90,10 +88,12 @@ int main(int argc, char** argv) {
   int handshakes = argc > 2 ? std::atoi(argv[2]) : 200;
   auto ck = crypto::SecretKey::Generate();
   auto sk = crypto::SecretKey::Generate();
+  auto ctls = TlsContext::Create(ck).value();
+  auto stls = TlsContext::Create(sk).value();
 
   uint64_t c0 = ClockNs(CLOCK_PROCESS_CPUTIME_ID);
   for (int i = 0; i < handshakes; ++i) {
-    Link l(ck, sk);
+    Link l(*ctls, *stls);
     for (int s = 0; s < 100 && !(l.client->connected() && l.server &&
                                  l.server->connected());
          ++s)
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   double hs_us =
       double(ClockNs(CLOCK_PROCESS_CPUTIME_ID) - c0) / 1e3 / handshakes;
 
-  Link l(ck, sk);
+  Link l(*ctls, *stls);
   while (!(l.client->connected() && l.server && l.server->connected()))
     l.Step();
   int64_t sid = l.client->OpenStream(true).value();

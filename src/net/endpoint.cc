@@ -114,6 +114,13 @@ class EndpointImpl : public std::enable_shared_from_this<EndpointImpl> {
   }
   void Transmit(const NetPath& p, ByteSpan d, size_t seg);
   void OnWritable();
+  // The loopback route's payload limit for loopback addresses, else 0.
+  size_t LoopbackMaxUdpPayload(const UdpEndpoint& remote) {
+    if (!remote.address().is_loopback()) return 0;
+    size_t& cached = remote.address().is_v6() ? lo_payload_v6_ : lo_payload_v4_;
+    if (cached == SIZE_MAX) cached = UdpSocket::RouteMaxUdpPayload(remote);
+    return cached;
+  }
   UdpSocket* SocketFor(const UdpEndpoint& remote) {
     return remote.address().is_v4() ? v4_.get() : v6_.get();
   }
@@ -136,6 +143,7 @@ class EndpointImpl : public std::enable_shared_from_this<EndpointImpl> {
   std::unique_ptr<UdpSocket> v4_, v6_;
   boost::asio::steady_timer timer_;
   uint64_t timer_at_ = UINT64_MAX;
+  size_t lo_payload_v4_ = SIZE_MAX, lo_payload_v6_ = SIZE_MAX;
   std::map<std::string, Endpoint::AcceptHandler> handlers_;
   std::unordered_map<QuicConnection*, std::shared_ptr<Connection>> conns_;
   // Per connection: the dial it is an attempt of, and the dials waiting for
@@ -183,6 +191,10 @@ Status EndpointImpl::Start() {
   if (gso && ec.transport.max_gso_segments <= 1)
     ec.transport.max_gso_segments = 40;  // ~58 KB per sendmsg
   ec.allow_peer = cfg_.allow_peer;
+  if (cfg_.large_loopback_packets)
+    ec.path_max_udp_payload = [this](const NetPath& p) {
+      return LoopbackMaxUdpPayload(p.remote);
+    };
   engine_ = std::make_unique<EndpointEngine>(std::move(ec));
   sink_ = [this](const NetPath& p, ByteSpan d, size_t seg) {
     Transmit(p, d, seg);

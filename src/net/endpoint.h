@@ -176,6 +176,11 @@ struct EndpointConfig {
   TransportConfig transport;
   bool gso = true;  // UDP segmentation offload when the kernel has it
   bool gro = true;  // UDP receive offload when the kernel has it
+  // To loopback addresses, send QUIC packets as large as the loopback
+  // interface's MTU allows (64 KiB; fewer packets per byte) rather than
+  // the 1452 bytes used elsewhere; the peer's max_udp_payload_size
+  // transport parameter still bounds them.
+  bool large_loopback_packets = true;
   // Refuses incoming node ids (return false). Optional: all allowed.
   std::function<bool(const NodeId&)> allow_peer;
 };

@@ -95,7 +95,11 @@ struct TransportConfig {
   uint64_t max_uni_streams = 128;             // concurrent, per peer
   size_t stream_send_buffer = 4 << 20;        // unacked bytes/stream
   size_t max_gso_segments = 1;  // >1 lets Send batch packets for GSO
-  size_t max_udp_payload = 0;   // 0 = ngtcp2 default (1200 + PMTUD)
+  // Largest UDP payload we send. 0: ngtcp2's default (1200, raised to at
+  // most 1452 by path MTU discovery). Above 1452: used from the start
+  // without PMTUD (for paths known to carry it, e.g. loopback), still
+  // bounded by the peer's max_udp_payload_size transport parameter.
+  size_t max_udp_payload = 0;
 };
 
 // Why a connection ended.
@@ -317,6 +321,7 @@ class QuicConnection {
   uint64_t created_ns_ = 0, connected_ns_ = 0, close_deadline_ = 0;
   NetPath path_;
   std::optional<NodeId> expected_peer_, peer_id_;
+  Bytes expected_spki_;  // the pinned key's SubjectPublicKeyInfo
   std::vector<std::string> alpns_;
   std::string alpn_;
   std::function<bool(const NodeId&)> allow_peer_;
@@ -331,7 +336,12 @@ class QuicConnection {
   std::map<int64_t, Stream> streams_;
   std::deque<int64_t> send_queue_;  // streams that may have data to send
   std::vector<int64_t> forget_candidates_;
-  std::vector<Bytes> spare_chunks_;  // acknowledged send buffers to reuse
+  // Stream data lives in chunks of fixed capacity, recycled.
+  static constexpr size_t kSendChunk = 64 * 1024;
+  static constexpr size_t kRecvChunk = 256 * 1024;
+  Bytes TakeChunk(size_t capacity);  // empty, with that capacity
+  void RecycleChunk(Bytes&& chunk);
+  std::vector<Bytes> spare_send_chunks_, spare_recv_chunks_;
   std::vector<ConnEvent> events_;
   Bytes tx_buf_;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0, packets_sent_ = 0,
