@@ -6,7 +6,11 @@
 //     reads each stream to its end and answers with the byte count.
 //   vudo net ping TICKET --alpn A [--count N]
 //     N fresh connections and N one-byte echoes on one stream; prints
-//     {"connect_ms": median, "rtt_us": {"p50", "p90", "p99"}, ...}.
+//     {"connect_ms": median, "handshake_ms": median, "rtt_us": {"p50",
+//     "p90", "p99"}, ...}: connect_ms until the dial succeeds (the server
+//     confirmed the handshake, HANDSHAKE_DONE), handshake_ms until the
+//     client's TLS handshake completed (one flight earlier; where quinn's,
+//     and so iroh's, connect returns).
 //   vudo net bench TICKET --alpn A --bytes N
 //     sends N bytes on one stream; prints its throughput as JSON.
 //
@@ -226,7 +230,7 @@ void RunPing(const NetArgs& a, CLI::App* cmd) {
   auto ep = MakeEndpoint(io, a, cmd);
   if (!ep) return Fail(ep.error().ToString());
   const std::string& alpn = a.alpns.at(0);
-  std::vector<double> connect_ms;
+  std::vector<double> connect_ms, handshake_ms;
   std::shared_ptr<Connection> conn;
   for (int i = 0; i < a.count; ++i) {
     if (conn) conn->Close(0, "next");
@@ -234,6 +238,8 @@ void RunPing(const NetArgs& a, CLI::App* cmd) {
     auto c = DialSync(io, **ep, *to, alpn, a.timeout_s);
     if (!c) return Fail(c.error().ToString());
     connect_ms.push_back(static_cast<double>(NowNs() - t0) / 1e6);
+    if (uint64_t hs = (*c)->handshake_completed_at_ns(); hs > t0)
+      handshake_ms.push_back(static_cast<double>(hs - t0) / 1e6);
     conn = *c;
   }
   auto s = conn->OpenBi();
@@ -260,6 +266,8 @@ void RunPing(const NetArgs& a, CLI::App* cmd) {
   }
   nlohmann::json j = {{"connect_ms", Percentile(connect_ms, 0.5)},
                       {"connect_ms_p90", Percentile(connect_ms, 0.9)},
+                      {"handshake_ms", Percentile(handshake_ms, 0.5)},
+                      {"handshake_ms_p90", Percentile(handshake_ms, 0.9)},
                       {"rtt_us",
                        {{"p50", Percentile(rtt_us, 0.5)},
                         {"p90", Percentile(rtt_us, 0.9)},

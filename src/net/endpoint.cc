@@ -405,6 +405,9 @@ void EndpointImpl::Dispatch(const std::shared_ptr<QuicConnection>& q,
     }
   };
   switch (ev.type) {
+    case ConnEvent::Type::kHandshakeCompleted:
+      c->handshake_completed_ns_ = Now();
+      break;
     case ConnEvent::Type::kConnected:
       c->connected_ns_ = Now();
       OnEstablished(c);

@@ -141,6 +141,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return quic_->closing(); }
   const CloseInfo& close_info() const { return quic_->close_info(); }
   ConnectionStats Stats() const { return quic_->Stats(); }
+  // Dialer only: when (SystemClock::MonotonicNs) its TLS handshake
+  // completed, before the server confirmed it (HANDSHAKE_DONE) and the dial
+  // succeeded; the moment quinn's (iroh's) connect returns. 0 otherwise.
+  uint64_t handshake_completed_at_ns() const { return handshake_completed_ns_; }
 
  private:
   friend class EndpointImpl;
@@ -162,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool delivered_ = false;  // handed to a handler or dial callback
   bool closed_notified_ = false;
   uint64_t connected_ns_ = 0;
+  uint64_t handshake_completed_ns_ = 0;
 };
 
 struct EndpointConfig {

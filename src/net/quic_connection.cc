@@ -328,7 +328,12 @@ void QuicConnection::Send(uint64_t now, const TransmitFn& sink) {
     return;
   }
   if (state_ != State::kOpen) return;
-  const size_t max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  size_t max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  // ngtcp2 pads datagrams that carry an Initial packet to the whole
+  // buffer: with large loopback packets that would make the handshake's
+  // datagrams 64 KiB each (a client sends Initial ACKs until it is
+  // confirmed).
+  if (!connected_) max_payload = std::min(max_payload, kDefaultMaxUdpPayload);
   const size_t max_segments =
       std::max<size_t>(1, std::min(cfg_.max_gso_segments, 65000 / max_payload));
   size_t max_pkts =
@@ -936,7 +941,10 @@ int QuicConnection::OnHandshakeCompleted(ngtcp2_conn*, void* ud) {
   }
   // The server has verified the client's key by now; the client must wait
   // for HANDSHAKE_DONE to know that the server accepted its key.
-  if (self->server_) self->SetConnected();
+  if (self->server_)
+    self->SetConnected();
+  else
+    self->Emit(ConnEvent::Type::kHandshakeCompleted);
   return 0;
 }
 

@@ -141,12 +141,15 @@ struct ConnectionStats {
 
 struct ConnEvent {
   enum class Type {
-    kConnected,         // handshake done and peer trusted
-    kStreamOpened,      // the peer opened stream_id
-    kStreamReadable,    // stream_id has data, FIN or a reset to Read
-    kStreamWritable,    // stream_id has send buffer space again
-    kStreamsAvailable,  // the peer raised its stream limit (OpenStream)
-    kClosed,            // the connection ended; close_info() says why
+    kHandshakeCompleted,  // client only: TLS done, 1-RTT keys (the
+                          // server may still refuse our key: no streams
+                          // yet; quinn's connect returns here)
+    kConnected,           // handshake done and peer trusted
+    kStreamOpened,        // the peer opened stream_id
+    kStreamReadable,      // stream_id has data, FIN or a reset to Read
+    kStreamWritable,      // stream_id has send buffer space again
+    kStreamsAvailable,    // the peer raised its stream limit (OpenStream)
+    kClosed,              // the connection ended; close_info() says why
   };
   Type type;
   int64_t stream_id = -1;
