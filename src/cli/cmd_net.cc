@@ -298,8 +298,11 @@ void RunBench(const NetArgs& a, CLI::App* cmd) {
   double connect_ms = static_cast<double>(NowNs() - t_dial) / 1e6;
   auto s = (*c)->OpenBi();
   if (!s) return Fail(s.error().ToString());
-  Bytes chunk(1 << 20);
+  auto chunk_buf = std::make_shared<Bytes>(1 << 20);
+  Bytes& chunk = *chunk_buf;
   for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<uint8_t>(i);
+  // The same 1 MiB again and again, referenced rather than copied.
+  std::shared_ptr<const Bytes> shared_chunk = chunk_buf;
   uint64_t sent = 0, received = 0;
   bool finished = false, fin = false;
   Bytes reply_head;
@@ -308,7 +311,9 @@ void RunBench(const NetArgs& a, CLI::App* cmd) {
       size_t off = sent % chunk.size();
       size_t len = static_cast<size_t>(
           std::min<uint64_t>(chunk.size() - off, a.bytes - sent));
-      auto n = (*s)->Write(ByteSpan(chunk).subspan(off, len));
+      auto n = len == chunk.size() - off
+                   ? (*s)->WriteShared(shared_chunk, off)
+                   : (*s)->Write(ByteSpan(chunk).subspan(off, len));
       if (!n || *n == 0) return;
       sent += *n;
     }

@@ -654,6 +654,16 @@ Result<size_t> Stream::Write(ByteSpan data) {
   return n;
 }
 
+Result<size_t> Stream::WriteShared(std::shared_ptr<const Bytes> data,
+                                   size_t offset) {
+  auto c = conn_.lock();
+  if (!c) return Err(ErrorCode::kClosed, "connection is gone");
+  VUDO_ASSIGN_OR_RETURN(size_t n,
+                        c->quic_->WriteShared(id_, std::move(data), offset));
+  if (n > 0) c->Kick();
+  return n;
+}
+
 Status Stream::Finish() {
   auto c = conn_.lock();
   if (!c) return Err(ErrorCode::kClosed, "connection is gone");

@@ -79,6 +79,11 @@ class Stream {
   // space frees up: this is how a slow reader slows the writer down.
   // Errors: kClosed (stream finished/reset or connection closed).
   Result<size_t> Write(ByteSpan data);
+  // Write without the copy: the stream references bytes [offset, offset +
+  // n) of `data` (n returned, as Write) until the peer acknowledged them;
+  // they must not change meanwhile. For bulk senders.
+  Result<size_t> WriteShared(std::shared_ptr<const Bytes> data,
+                             size_t offset = 0);
   // Ends the sending direction after the data written so far.
   Status Finish();
   // Reads buffered data. {0, false}: nothing yet, wait for OnReadable.

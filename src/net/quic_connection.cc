@@ -725,7 +725,8 @@ bool QuicConnection::PickStreamData(Stream& s, ngtcp2_vec* vec, size_t* nvec) {
     uint64_t end = base + chunk.size();
     if (s.sent < end) {
       uint64_t from = std::max(s.sent, base);
-      vec[*nvec].base = chunk.data() + (from - base);
+      // ngtcp2 only reads through this pointer (ngtcp2_vec is not const).
+      vec[*nvec].base = const_cast<uint8_t*>(chunk.data()) + (from - base);
       vec[*nvec].len = static_cast<size_t>(end - from);
       if (++*nvec == 4) break;
     }
@@ -734,7 +735,8 @@ bool QuicConnection::PickStreamData(Stream& s, ngtcp2_vec* vec, size_t* nvec) {
   return *nvec > 0;
 }
 
-Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
+Result<std::pair<QuicConnection::Stream*, size_t>>
+QuicConnection::WritableStream(int64_t stream_id) {
   Stream* s = FindStream(stream_id);
   if (!s) return Err(ErrorCode::kNotFound, "no stream {}", stream_id);
   if (state_ != State::kOpen)
@@ -749,15 +751,20 @@ Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
   size_t space = cfg_.stream_send_buffer > buffered
                      ? cfg_.stream_send_buffer - buffered
                      : 0;
+  return std::make_pair(s, space);
+}
+
+Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
+  VUDO_ASSIGN_OR_RETURN(auto sp, WritableStream(stream_id));
+  auto [s, space] = sp;
   size_t n = std::min(space, data.size());
   size_t done = 0;
   while (done < n) {
     // Append only within capacity: ngtcp2 keeps pointers into these
     // chunks until the data is acknowledged, so they must never move.
-    if (s->send_chunks.empty() ||
-        s->send_chunks.back().capacity() == s->send_chunks.back().size())
-      s->send_chunks.push_back(TakeChunk(kSendChunk));
-    Bytes& back = s->send_chunks.back();
+    if (s->send_chunks.empty() || !s->send_chunks.back().appendable())
+      s->send_chunks.push_back(SendChunk{TakeChunk(kSendChunk)});
+    Bytes& back = s->send_chunks.back().own;
     size_t take = std::min(n - done, back.capacity() - back.size());
     back.insert(back.end(), data.begin() + done, data.begin() + done + take);
     done += take;
@@ -765,6 +772,28 @@ Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
   s->send_end += n;
   if (n < data.size()) s->want_writable = true;
   if (n > 0) Enqueue(*s);
+  return n;
+}
+
+Result<size_t> QuicConnection::WriteShared(int64_t stream_id,
+                                           std::shared_ptr<const Bytes> data,
+                                           size_t offset) {
+  if (!data || offset > data->size())
+    return Err(ErrorCode::kInvalidArgument, "offset beyond the data");
+  VUDO_ASSIGN_OR_RETURN(auto sp, WritableStream(stream_id));
+  auto [s, space] = sp;
+  const size_t data_size = data->size();
+  size_t n = std::min(space, data_size - offset);
+  if (n > 0) {
+    SendChunk c;
+    c.view = data->data() + offset;
+    c.view_len = n;
+    c.shared = std::move(data);
+    s->send_chunks.push_back(std::move(c));
+    s->send_end += n;
+    Enqueue(*s);
+  }
+  if (n < data_size - offset) s->want_writable = true;
   return n;
 }
 
@@ -992,7 +1021,8 @@ int QuicConnection::OnAckedStreamData(ngtcp2_conn*, int64_t sid,
   while (!s->send_chunks.empty() &&
          s->send_base + s->send_chunks.front().size() <= acked_end) {
     s->send_base += s->send_chunks.front().size();
-    self->RecycleChunk(std::move(s->send_chunks.front()));
+    if (!s->send_chunks.front().shared)
+      self->RecycleChunk(std::move(s->send_chunks.front().own));
     s->send_chunks.pop_front();
   }
   if (s->want_writable &&

@@ -229,6 +229,13 @@ class QuicConnection {
   Result<int64_t> OpenStream(bool bidirectional);
   // Copies up to the free send-buffer space; returns how much it took.
   Result<size_t> Write(int64_t stream_id, ByteSpan data);
+  // Like Write without the copy: keeps a reference to `data` and sends
+  // bytes [offset, offset + n) of it, n (returned) being what the send
+  // buffer takes. The bytes must not change while referenced (until the
+  // peer acknowledged them or the stream ended).
+  Result<size_t> WriteShared(int64_t stream_id,
+                             std::shared_ptr<const Bytes> data,
+                             size_t offset = 0);
   // Queues FIN after the data written so far.
   Status Finish(int64_t stream_id);
   // Copies buffered data into out. {0, false}: nothing yet (wait for
@@ -246,11 +253,22 @@ class QuicConnection {
   static bool IsBidiStream(int64_t stream_id) { return (stream_id & 2) == 0; }
 
  private:
+  // Buffered send data: an owned buffer (appended to within its fixed
+  // capacity) or a view of shared application bytes (WriteShared).
+  struct SendChunk {
+    Bytes own;
+    std::shared_ptr<const Bytes> shared;
+    const uint8_t* view = nullptr;
+    size_t view_len = 0;
+    const uint8_t* data() const { return shared ? view : own.data(); }
+    size_t size() const { return shared ? view_len : own.size(); }
+    bool appendable() const { return !shared && own.size() < own.capacity(); }
+  };
   struct Stream {
     int64_t id = -1;
     // send side: bytes [send_base, send_end) are buffered in send_chunks;
     // [send_base, sent) were given to ngtcp2 and wait for acknowledgement.
-    std::deque<Bytes> send_chunks;
+    std::deque<SendChunk> send_chunks;
     uint64_t send_base = 0, sent = 0, send_end = 0;
     bool fin_queued = false, fin_sent = false, blocked = false;
     bool want_writable = false, write_closed = false;
@@ -270,6 +288,8 @@ class QuicConnection {
 
   QuicConnection() = default;
   Status Init(Options& opts, bool server, const ngtcp2_pkt_hd* hd);
+  // The stream and its free send-buffer space, if it may be written.
+  Result<std::pair<Stream*, size_t>> WritableStream(int64_t stream_id);
   Status InitTls(const Options& opts);
   void Emit(ConnEvent::Type type, int64_t stream_id = -1);
   Stream* FindStream(int64_t id);

@@ -378,6 +378,72 @@ TEST(QuicConnectionTest, LargePacketsUnderLossAndReordering) {
   EXPECT_GT(sim.dropped(), 5u);
 }
 
+TEST(QuicConnectionTest, WriteSharedSendsWithoutCopyUnderLoss) {
+  Sim::Options o;
+  o.transport.max_udp_payload = 65507;
+  o.transport.stream_send_buffer = 1 << 20;
+  o.loss = 0.05;
+  o.jitter_ns = 200'000;
+  o.seed = 5;
+  Sim sim(o);
+  ASSERT_TRUE(sim.RunUntil([&] {
+    return sim.client().connected() && sim.server() &&
+           sim.server()->connected();
+  }));
+  int64_t sid = sim.client().OpenStream(true).value();
+  // Interleaves copied and shared writes; the shared buffers are released
+  // by the test at once, so only the stream's references keep them alive.
+  Bytes want;
+  uint8_t buf[65536];
+  Bytes got;
+  bool fin = false, finished = false;
+  int round = 0;
+  std::shared_ptr<const Bytes> pending;
+  size_t pending_off = 0;
+  for (int i = 0; i < 200000 && !fin; ++i) {
+    if (!pending && round < 12) {
+      pending = std::make_shared<const Bytes>(Pattern(700 << 10, round));
+      pending_off = 0;
+      ++round;
+    }
+    if (pending) {
+      if (round % 3 == 0) {
+        auto n =
+            sim.client().Write(sid, ByteSpan(*pending).subspan(pending_off));
+        ASSERT_TRUE(n.has_value());
+        want.insert(want.end(), pending->begin() + pending_off,
+                    pending->begin() + pending_off + *n);
+        pending_off += *n;
+      } else {
+        auto n = sim.client().WriteShared(sid, pending, pending_off);
+        ASSERT_TRUE(n.has_value());
+        want.insert(want.end(), pending->begin() + pending_off,
+                    pending->begin() + pending_off + *n);
+        pending_off += *n;
+      }
+      if (pending_off == pending->size()) pending.reset();
+    } else if (!finished) {
+      finished = sim.client().Finish(sid).has_value();
+    }
+    sim.Step();
+    for (;;) {
+      auto r = sim.server()->Read(sid, buf);
+      if (!r) break;  // the server does not know the stream yet
+      got.insert(got.end(), buf, buf + r->bytes);
+      fin = r->fin;
+      if (r->bytes == 0 || fin) break;
+    }
+  }
+  EXPECT_TRUE(fin);
+  EXPECT_EQ(want.size(), size_t{12} * (700 << 10));
+  EXPECT_TRUE(got == want);
+  EXPECT_GT(sim.dropped(), 5u);
+  // Errors: bad offset, finished stream.
+  auto data = std::make_shared<const Bytes>(Bytes(10));
+  EXPECT_FALSE(sim.client().WriteShared(sid, data, 11).has_value());
+  EXPECT_FALSE(sim.client().WriteShared(sid, data, 0).has_value());
+}
+
 TEST(QuicConnectionTest, UniStreamsAndManyStreams) {
   Sim sim({});
   ASSERT_TRUE(sim.RunUntil([&] { return sim.client().connected(); }));
