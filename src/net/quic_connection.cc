@@ -631,13 +631,13 @@ Bytes QuicConnection::TakeChunk(size_t capacity) {
 }
 
 void QuicConnection::RecycleChunk(Bytes&& chunk) {
-  // Fresh memory costs page faults at bulk rates: keep up to a stream
-  // buffer's worth of each size.
+  // Fresh memory costs page faults at bulk rates: keep up to 1 MiB of
+  // each size per connection (a bound on what an idle connection holds).
   size_t cap = chunk.capacity();
   auto* pool = cap == kSendChunk   ? &spare_send_chunks_
                : cap == kRecvChunk ? &spare_recv_chunks_
                                    : nullptr;
-  if (!pool || pool->size() >= (4u << 20) / cap) return;
+  if (!pool || pool->size() >= (1u << 20) / cap) return;
   chunk.clear();
   pool->push_back(std::move(chunk));
 }
