@@ -334,6 +334,7 @@ void QuicConnection::Send(uint64_t now, const TransmitFn& sink) {
   // datagrams 64 KiB each (a client sends Initial ACKs until it is
   // confirmed).
   if (!connected_) max_payload = std::min(max_payload, kDefaultMaxUdpPayload);
+  // One GSO send carries at most 64 KiB: large packets go one by one.
   const size_t max_segments =
       std::max<size_t>(1, std::min(cfg_.max_gso_segments, 65000 / max_payload));
   size_t max_pkts =
