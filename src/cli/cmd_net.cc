@@ -1,9 +1,10 @@
 // vudo net listen | ping | bench: the QUIC endpoint from the command line.
 //
-//   vudo net listen [--port P] [--bind ADDR] --alpn A [--echo]
-//     prints its ticket (first stdout line), then one JSON line per
-//     accepted connection; with --echo it echoes every stream, otherwise it
-//     reads each stream to its end and answers with the byte count.
+//   vudo net listen [--port P] [--bind ADDR] --alpn A [--echo] [--quiet]
+//     prints its ticket (first stdout line), then (unless --quiet) one JSON
+//     line per accepted connection and per close; with --echo it echoes every
+//     stream, otherwise it reads each stream to its end and answers with the
+//     byte count.
 //   vudo net ping TICKET --alpn A [--count N]
 //     N fresh connections and N one-byte echoes on one stream; prints
 //     {"connect_ms": median, "handshake_ms": median, "rtt_us": {"p50",
@@ -47,6 +48,7 @@ struct NetArgs {
   uint16_t port = 0;
   std::string bind = "0.0.0.0";
   bool echo = false;
+  bool quiet = false;
   int count = 10;
   uint64_t bytes = 256 << 20;
   double timeout_s = 60;
@@ -170,17 +172,19 @@ void RunListen(const NetArgs& a, CLI::App* cmd) {
   if (!ep) return Fail(ep.error().ToString());
   std::cout << EncodeTicket((*ep)->node_addr()) << std::endl;
   for (const auto& alpn : a.alpns) {
-    (*ep)->Register(alpn, [echo = a.echo](std::shared_ptr<Connection> c) {
+    (*ep)->Register(alpn, [echo = a.echo,
+                           quiet = a.quiet](std::shared_ptr<Connection> c) {
+      std::weak_ptr<Connection> wc = c;
+      c->OnStream([wc, echo](std::shared_ptr<Stream> s) {
+        if (auto c = wc.lock()) ServeStream(c, s, echo);
+      });
+      if (quiet) return;
       nlohmann::json j = {
           {"event", "connected"},
           {"remote_id", c->remote_id().ToHex()},
           {"alpn", c->alpn()},
           {"remote_addr", FormatSocketAddr(c->remote_address())}};
       std::cout << j.dump() << std::endl;
-      std::weak_ptr<Connection> wc = c;
-      c->OnStream([wc, echo](std::shared_ptr<Stream> s) {
-        if (auto c = wc.lock()) ServeStream(c, s, echo);
-      });
       c->OnClosed([wc](const net::CloseInfo& why) {
         auto c = wc.lock();
         nlohmann::json j = {{"event", "closed"}, {"reason", why.ToString()}};
@@ -381,6 +385,8 @@ void Register(CLI::App& app) {
   listen->add_option("--timeout", listen_args.timeout_s,
                      "Exit after this many seconds");
   listen->add_flag("--no-gso", listen_args.no_gso, "Disable UDP GSO/GRO");
+  listen->add_flag("--quiet", listen_args.quiet,
+                   "Print only the ticket (no line per connection)");
   listen->callback([listen] { RunListen(listen_args, listen); });
 
   auto* ping = net->add_subcommand(
