@@ -8,7 +8,8 @@ old=${1:?old vudo binary}
 new=${2:?new vudo binary}
 rounds=${3:-3}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+LP=
+trap '[ -n "$LP" ] && kill "$LP" 2>/dev/null; rm -rf "$work"' EXIT
 listen() {  # binary, extra args...; sets LP and T
   local bin=$1
   shift
