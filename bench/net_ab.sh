@@ -9,7 +9,7 @@ new=${2:?new vudo binary}
 rounds=${3:-3}
 work=$(mktemp -d)
 LP=
-trap '[ -n "$LP" ] && kill "$LP" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'if [ -n "$LP" ]; then kill "$LP" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 listen() {  # binary, extra args...; sets LP and T
   local bin=$1
   shift
