@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <unordered_map>
 
@@ -673,9 +674,18 @@ Status Stream::Finish() {
 }
 
 Result<ReadResult> Stream::Read(std::span<uint8_t> out) {
+  size_t done = 0;
+  return Consume(out.size(), [&](ByteSpan part) {
+    std::memcpy(out.data() + done, part.data(), part.size());
+    done += part.size();
+  });
+}
+
+Result<ReadResult> Stream::Consume(size_t max,
+                                   const std::function<void(ByteSpan)>& visit) {
   auto c = conn_.lock();
   if (!c) return Err(ErrorCode::kClosed, "connection is gone");
-  auto r = c->quic_->Read(id_, out);
+  auto r = c->quic_->Consume(id_, max, visit);
   if (!r) {
     if (r.error().code == ErrorCode::kNotFound && c->quic_->closing())
       return Err(ErrorCode::kClosed, "{}", c->quic_->close_info().ToString());

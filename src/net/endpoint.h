@@ -91,6 +91,12 @@ class Stream {
   // kClosed when the peer reset the stream or the connection closed.
   // Flow control credit goes back to the peer only as data is read.
   Result<ReadResult> Read(std::span<uint8_t> out);
+  // Read without the copy: `visit` sees the next buffered bytes (at most
+  // `max` in all, in one or more pieces, valid only during the call),
+  // which then count as read. `visit` must not call into the stream or its
+  // connection.
+  Result<ReadResult> Consume(size_t max,
+                             const std::function<void(ByteSpan)>& visit);
   // Abandons the stream in both directions with an application code.
   Status Reset(uint64_t app_code);
   // Free space in the send buffer.

@@ -816,6 +816,15 @@ Status QuicConnection::Finish(int64_t stream_id) {
 
 Result<ReadResult> QuicConnection::Read(int64_t stream_id,
                                         std::span<uint8_t> out) {
+  size_t done = 0;
+  return Consume(stream_id, out.size(), [&](ByteSpan part) {
+    std::memcpy(out.data() + done, part.data(), part.size());
+    done += part.size();
+  });
+}
+
+Result<ReadResult> QuicConnection::Consume(
+    int64_t stream_id, size_t max, const std::function<void(ByteSpan)>& visit) {
   Stream* s = FindStream(stream_id);
   if (!s) return Err(ErrorCode::kNotFound, "no stream {}", stream_id);
   s->readable_pending = false;
@@ -827,10 +836,10 @@ Result<ReadResult> QuicConnection::Read(int64_t stream_id,
                stream_id, code);
   }
   size_t n = 0;
-  while (n < out.size() && !s->recv_chunks.empty()) {
+  while (n < max && !s->recv_chunks.empty()) {
     Bytes& front = s->recv_chunks.front();
-    size_t take = std::min(out.size() - n, front.size() - s->recv_front_pos);
-    std::memcpy(out.data() + n, front.data() + s->recv_front_pos, take);
+    size_t take = std::min(max - n, front.size() - s->recv_front_pos);
+    visit(ByteSpan(front.data() + s->recv_front_pos, take));
     n += take;
     s->recv_front_pos += take;
     if (s->recv_front_pos == front.size()) {

@@ -241,6 +241,12 @@ class QuicConnection {
   // Copies buffered data into out. {0, false}: nothing yet (wait for
   // kStreamReadable). Errors: kClosed when the peer reset the stream.
   Result<ReadResult> Read(int64_t stream_id, std::span<uint8_t> out);
+  // Read without the copy: calls `visit` with the next buffered bytes, in
+  // order, in one or more pieces of at most `max` bytes in all, which then
+  // count as read. The pieces are valid only during the call; `visit` must
+  // not call into this connection.
+  Result<ReadResult> Consume(int64_t stream_id, size_t max,
+                             const std::function<void(ByteSpan)>& visit);
   // Abandons both directions with an application code (RESET_STREAM +
   // STOP_SENDING) and forgets the stream.
   Status ResetStream(int64_t stream_id, uint64_t app_code);
