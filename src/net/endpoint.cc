@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <unordered_map>
 
@@ -114,6 +115,13 @@ class EndpointImpl : public std::enable_shared_from_this<EndpointImpl> {
   }
   void Transmit(const NetPath& p, ByteSpan d, size_t seg);
   void OnWritable();
+  // The loopback route's payload limit for loopback addresses, else 0.
+  size_t LoopbackMaxUdpPayload(const UdpEndpoint& remote) {
+    if (!remote.address().is_loopback()) return 0;
+    size_t& cached = remote.address().is_v6() ? lo_payload_v6_ : lo_payload_v4_;
+    if (cached == SIZE_MAX) cached = UdpSocket::RouteMaxUdpPayload(remote);
+    return cached;
+  }
   UdpSocket* SocketFor(const UdpEndpoint& remote) {
     return remote.address().is_v4() ? v4_.get() : v6_.get();
   }
@@ -136,6 +144,7 @@ class EndpointImpl : public std::enable_shared_from_this<EndpointImpl> {
   std::unique_ptr<UdpSocket> v4_, v6_;
   boost::asio::steady_timer timer_;
   uint64_t timer_at_ = UINT64_MAX;
+  size_t lo_payload_v4_ = SIZE_MAX, lo_payload_v6_ = SIZE_MAX;
   std::map<std::string, Endpoint::AcceptHandler> handlers_;
   std::unordered_map<QuicConnection*, std::shared_ptr<Connection>> conns_;
   // Per connection: the dial it is an attempt of, and the dials waiting for
@@ -183,6 +192,10 @@ Status EndpointImpl::Start() {
   if (gso && ec.transport.max_gso_segments <= 1)
     ec.transport.max_gso_segments = 40;  // ~58 KB per sendmsg
   ec.allow_peer = cfg_.allow_peer;
+  if (cfg_.large_loopback_packets)
+    ec.path_max_udp_payload = [this](const NetPath& p) {
+      return LoopbackMaxUdpPayload(p.remote);
+    };
   engine_ = std::make_unique<EndpointEngine>(std::move(ec));
   sink_ = [this](const NetPath& p, ByteSpan d, size_t seg) {
     Transmit(p, d, seg);
@@ -393,6 +406,9 @@ void EndpointImpl::Dispatch(const std::shared_ptr<QuicConnection>& q,
     }
   };
   switch (ev.type) {
+    case ConnEvent::Type::kHandshakeCompleted:
+      c->handshake_completed_ns_ = Now();
+      break;
     case ConnEvent::Type::kConnected:
       c->connected_ns_ = Now();
       OnEstablished(c);
@@ -639,6 +655,16 @@ Result<size_t> Stream::Write(ByteSpan data) {
   return n;
 }
 
+Result<size_t> Stream::WriteShared(std::shared_ptr<const Bytes> data,
+                                   size_t offset) {
+  auto c = conn_.lock();
+  if (!c) return Err(ErrorCode::kClosed, "connection is gone");
+  VUDO_ASSIGN_OR_RETURN(size_t n,
+                        c->quic_->WriteShared(id_, std::move(data), offset));
+  if (n > 0) c->Kick();
+  return n;
+}
+
 Status Stream::Finish() {
   auto c = conn_.lock();
   if (!c) return Err(ErrorCode::kClosed, "connection is gone");
@@ -648,9 +674,18 @@ Status Stream::Finish() {
 }
 
 Result<ReadResult> Stream::Read(std::span<uint8_t> out) {
+  size_t done = 0;
+  return Consume(out.size(), [&](ByteSpan part) {
+    std::memcpy(out.data() + done, part.data(), part.size());
+    done += part.size();
+  });
+}
+
+Result<ReadResult> Stream::Consume(size_t max,
+                                   const std::function<void(ByteSpan)>& visit) {
   auto c = conn_.lock();
   if (!c) return Err(ErrorCode::kClosed, "connection is gone");
-  auto r = c->quic_->Read(id_, out);
+  auto r = c->quic_->Consume(id_, max, visit);
   if (!r) {
     if (r.error().code == ErrorCode::kNotFound && c->quic_->closing())
       return Err(ErrorCode::kClosed, "{}", c->quic_->close_info().ToString());

@@ -79,6 +79,11 @@ class Stream {
   // space frees up: this is how a slow reader slows the writer down.
   // Errors: kClosed (stream finished/reset or connection closed).
   Result<size_t> Write(ByteSpan data);
+  // Write without the copy: the stream references bytes [offset, offset +
+  // n) of `data` (n returned, as Write) until the peer acknowledged them;
+  // they must not change meanwhile. For bulk senders.
+  Result<size_t> WriteShared(std::shared_ptr<const Bytes> data,
+                             size_t offset = 0);
   // Ends the sending direction after the data written so far.
   Status Finish();
   // Reads buffered data. {0, false}: nothing yet, wait for OnReadable.
@@ -86,6 +91,12 @@ class Stream {
   // kClosed when the peer reset the stream or the connection closed.
   // Flow control credit goes back to the peer only as data is read.
   Result<ReadResult> Read(std::span<uint8_t> out);
+  // Read without the copy: `visit` sees the next buffered bytes (at most
+  // `max` in all, in one or more pieces, valid only during the call),
+  // which then count as read. `visit` must not call into the stream or its
+  // connection.
+  Result<ReadResult> Consume(size_t max,
+                             const std::function<void(ByteSpan)>& visit);
   // Abandons the stream in both directions with an application code.
   Status Reset(uint64_t app_code);
   // Free space in the send buffer.
@@ -141,6 +152,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return quic_->closing(); }
   const CloseInfo& close_info() const { return quic_->close_info(); }
   ConnectionStats Stats() const { return quic_->Stats(); }
+  // Dialer only: when (SystemClock::MonotonicNs) its TLS handshake
+  // completed, before the server confirmed it (HANDSHAKE_DONE) and the dial
+  // succeeded; the moment quinn's (iroh's) connect returns. 0 otherwise.
+  uint64_t handshake_completed_at_ns() const { return handshake_completed_ns_; }
 
  private:
   friend class EndpointImpl;
@@ -162,6 +177,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool delivered_ = false;  // handed to a handler or dial callback
   bool closed_notified_ = false;
   uint64_t connected_ns_ = 0;
+  uint64_t handshake_completed_ns_ = 0;
 };
 
 struct EndpointConfig {
@@ -176,6 +192,11 @@ struct EndpointConfig {
   TransportConfig transport;
   bool gso = true;  // UDP segmentation offload when the kernel has it
   bool gro = true;  // UDP receive offload when the kernel has it
+  // To loopback addresses, send QUIC packets as large as the loopback
+  // interface's MTU allows (64 KiB; fewer packets per byte) rather than
+  // the 1452 bytes used elsewhere; the peer's max_udp_payload_size
+  // transport parameter still bounds them.
+  bool large_loopback_packets = true;
   // Refuses incoming node ids (return false). Optional: all allowed.
   std::function<bool(const NodeId&)> allow_peer;
 };

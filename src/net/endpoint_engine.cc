@@ -36,6 +36,9 @@ QuicConnection::Options EndpointEngine::BaseOptions(const NetPath& path,
   QuicConnection::Options o;
   o.tls = cfg_.tls;
   o.transport = cfg_.transport;
+  if (cfg_.path_max_udp_payload)
+    if (size_t n = cfg_.path_max_udp_payload(path))
+      o.transport.max_udp_payload = n;
   o.path = path;
   o.now = now;
   o.cids = this;

@@ -52,6 +52,9 @@ struct EndpointEngineConfig {
   // Stateless resets sent per second at most (they answer unauthenticated
   // packets, so they are rate limited).
   uint64_t max_stateless_resets_per_sec = 1000;
+  // The max_udp_payload (TransportConfig) for a new connection on `path`;
+  // 0 keeps transport.max_udp_payload. Optional.
+  std::function<size_t(const NetPath&)> path_max_udp_payload;
   StatelessResetKey reset_key{};  // random unless a test sets it
   bool random_reset_key = true;
 };

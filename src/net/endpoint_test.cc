@@ -225,6 +225,28 @@ TEST(EndpointTest, SimultaneousDialsKeepOneConnection) {
   EXPECT_EQ((**rb)->remote_id(), p.a->id());
 }
 
+TEST(EndpointTest, LoopbackUsesLargePacketsUnlessDisabled) {
+  for (bool large : {true, false}) {
+    EndpointConfig ca = LoopbackConfig();
+    ca.large_loopback_packets = large;
+    Pair p(std::move(ca));
+    ServeEcho(*p.b);
+    auto c = p.Dial(*p.a, AddrOf(*p.b));
+    ASSERT_TRUE(c.has_value()) << c.error().ToString();
+    EXPECT_GT((*c)->handshake_completed_at_ns(), 0u);
+    Bytes data(4 << 20);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13);
+    EXPECT_TRUE(Echo(p, **c, data) == data);
+    ConnectionStats st = (*c)->Stats();
+    ASSERT_GT(st.packets_sent, 0u);
+    uint64_t avg = st.bytes_sent / st.packets_sent;
+    if (large)
+      EXPECT_GT(avg, 8000u) << st.bytes_sent << " / " << st.packets_sent;
+    else
+      EXPECT_LE(avg, 1452u) << st.bytes_sent << " / " << st.packets_sent;
+  }
+}
+
 TEST(EndpointTest, SlowReaderSlowsWriter) {
   EndpointConfig ca = LoopbackConfig();
   ca.transport.stream_send_buffer = 256 << 10;
@@ -254,9 +276,12 @@ TEST(EndpointTest, SlowReaderSlowsWriter) {
     write();
     return waited;
   }));
-  // Nobody read: at most the peer's window plus our send buffer left.
+  // Nobody read: at most the peer's window plus our send buffer left (the
+  // window's bytes, once acknowledged, may free buffer space and so give a
+  // writable event already).
   EXPECT_LE(written, (128u << 10) + (256u << 10));
-  EXPECT_FALSE(writable_again);
+  EXPECT_LT(written, big.size());
+  writable_again = false;
   ASSERT_TRUE(server_stream);
   size_t read = 0;
   uint8_t buf[65536];

@@ -17,6 +17,8 @@ namespace {
 
 constexpr uint64_t kCryptoErrorBase = 0x100;  // QUIC CRYPTO_ERROR + alert
 constexpr uint8_t kAlertNoApplicationProtocol = 120;
+// ngtcp2 0.12's default max_tx_udp_payload_size (its PMTUD's ceiling).
+constexpr size_t kDefaultMaxUdpPayload = 1452;
 
 // Holds sockaddr copies so that an ngtcp2_path can point at them.
 struct PathStorage {
@@ -142,6 +144,7 @@ Status QuicConnection::Init(Options& opts, bool server,
   path_ = opts.path;
   now_ = created_ns_ = opts.now;
   expected_peer_ = opts.expected_peer;
+  if (expected_peer_) expected_spki_ = Ed25519Spki(*expected_peer_);
   alpns_ = opts.alpns;
   allow_peer_ = std::move(opts.allow_peer);
   cids_ = opts.cids;
@@ -186,7 +189,16 @@ Status QuicConnection::Init(Options& opts, bool server,
   s.max_window = cfg_.max_connection_window;
   s.max_stream_window = cfg_.max_stream_window;
   s.handshake_timeout = cfg_.handshake_timeout_ns;
-  if (cfg_.max_udp_payload) s.max_tx_udp_payload_size = cfg_.max_udp_payload;
+  if (cfg_.max_udp_payload) {
+    s.max_tx_udp_payload_size = cfg_.max_udp_payload;
+    if (cfg_.max_udp_payload > kDefaultMaxUdpPayload) {
+      // A path known to carry such datagrams (loopback): use the size from
+      // the start (bounded by the peer's max_udp_payload_size transport
+      // parameter) instead of 1200 plus ngtcp2's PMTUD, which stops at 1452.
+      s.no_tx_udp_payload_size_shaping = 1;
+      s.no_pmtud = 1;
+    }
+  }
   if (std::getenv("VUDO_NGTCP2_LOG")) s.log_printf = NgLog;
 
   ngtcp2_transport_params p;
@@ -245,8 +257,7 @@ Status QuicConnection::InitTls(const Options& opts) {
                    : ngtcp2_crypto_gnutls_configure_client_session(session_);
   if (rv != 0)
     return Err(ErrorCode::kInternal, "ngtcp2 crypto session setup failed");
-  const char* err_pos = nullptr;
-  if (rv = gnutls_priority_set_direct(session_, kTlsPriority, &err_pos); rv < 0)
+  if (rv = gnutls_priority_set(session_, opts.tls->priority()); rv < 0)
     return Err(ErrorCode::kInternal, "gnutls priority: {}",
                gnutls_strerror(rv));
   // ngtcp2's GnuTLS glue requires the session pointer to be a conn_ref.
@@ -317,8 +328,15 @@ void QuicConnection::Send(uint64_t now, const TransmitFn& sink) {
     return;
   }
   if (state_ != State::kOpen) return;
-  const size_t max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  const size_t max_segments = std::max<size_t>(1, cfg_.max_gso_segments);
+  size_t max_payload = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  // ngtcp2 pads datagrams that carry an Initial packet to the whole
+  // buffer: with large loopback packets that would make the handshake's
+  // datagrams 64 KiB each (a client sends Initial ACKs until it is
+  // confirmed).
+  if (!connected_) max_payload = std::min(max_payload, kDefaultMaxUdpPayload);
+  // One GSO send carries at most 64 KiB: large packets go one by one.
+  const size_t max_segments =
+      std::max<size_t>(1, std::min(cfg_.max_gso_segments, 65000 / max_payload));
   size_t max_pkts =
       std::max<size_t>(1, ngtcp2_conn_get_send_quantum(conn_) / max_payload);
   max_pkts = std::min<size_t>(max_pkts, max_segments > 1 ? max_segments : 64);
@@ -599,6 +617,32 @@ void QuicConnection::Fail(int rv, uint64_t now) {
 
 // ---------------------------------------------------------------- streams
 
+Bytes QuicConnection::TakeChunk(size_t capacity) {
+  auto* pool = capacity == kSendChunk   ? &spare_send_chunks_
+               : capacity == kRecvChunk ? &spare_recv_chunks_
+                                        : nullptr;
+  Bytes b;
+  if (pool && !pool->empty()) {
+    b = std::move(pool->back());
+    pool->pop_back();
+  } else {
+    b.reserve(capacity);
+  }
+  return b;
+}
+
+void QuicConnection::RecycleChunk(Bytes&& chunk) {
+  // Fresh memory costs page faults at bulk rates: keep up to 1 MiB of
+  // each size per connection (a bound on what an idle connection holds).
+  size_t cap = chunk.capacity();
+  auto* pool = cap == kSendChunk   ? &spare_send_chunks_
+               : cap == kRecvChunk ? &spare_recv_chunks_
+                                   : nullptr;
+  if (!pool || pool->size() >= (1u << 20) / cap) return;
+  chunk.clear();
+  pool->push_back(std::move(chunk));
+}
+
 QuicConnection::Stream* QuicConnection::FindStream(int64_t id) {
   auto it = streams_.find(id);
   return it == streams_.end() ? nullptr : &it->second;
@@ -682,7 +726,8 @@ bool QuicConnection::PickStreamData(Stream& s, ngtcp2_vec* vec, size_t* nvec) {
     uint64_t end = base + chunk.size();
     if (s.sent < end) {
       uint64_t from = std::max(s.sent, base);
-      vec[*nvec].base = chunk.data() + (from - base);
+      // ngtcp2 only reads through this pointer (ngtcp2_vec is not const).
+      vec[*nvec].base = const_cast<uint8_t*>(chunk.data()) + (from - base);
       vec[*nvec].len = static_cast<size_t>(end - from);
       if (++*nvec == 4) break;
     }
@@ -691,7 +736,8 @@ bool QuicConnection::PickStreamData(Stream& s, ngtcp2_vec* vec, size_t* nvec) {
   return *nvec > 0;
 }
 
-Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
+Result<std::pair<QuicConnection::Stream*, size_t>>
+QuicConnection::WritableStream(int64_t stream_id) {
   Stream* s = FindStream(stream_id);
   if (!s) return Err(ErrorCode::kNotFound, "no stream {}", stream_id);
   if (state_ != State::kOpen)
@@ -706,23 +752,20 @@ Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
   size_t space = cfg_.stream_send_buffer > buffered
                      ? cfg_.stream_send_buffer - buffered
                      : 0;
+  return std::make_pair(s, space);
+}
+
+Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
+  VUDO_ASSIGN_OR_RETURN(auto sp, WritableStream(stream_id));
+  auto [s, space] = sp;
   size_t n = std::min(space, data.size());
   size_t done = 0;
-  constexpr size_t kChunk = 64 * 1024;
   while (done < n) {
     // Append only within capacity: ngtcp2 keeps pointers into these
     // chunks until the data is acknowledged, so they must never move.
-    if (s->send_chunks.empty() ||
-        s->send_chunks.back().capacity() == s->send_chunks.back().size()) {
-      if (!spare_chunks_.empty() && n - done <= kChunk) {
-        s->send_chunks.push_back(std::move(spare_chunks_.back()));
-        spare_chunks_.pop_back();
-      } else {
-        s->send_chunks.emplace_back();
-        s->send_chunks.back().reserve(std::max(kChunk, n - done));
-      }
-    }
-    Bytes& back = s->send_chunks.back();
+    if (s->send_chunks.empty() || !s->send_chunks.back().appendable())
+      s->send_chunks.push_back(SendChunk{TakeChunk(kSendChunk)});
+    Bytes& back = s->send_chunks.back().own;
     size_t take = std::min(n - done, back.capacity() - back.size());
     back.insert(back.end(), data.begin() + done, data.begin() + done + take);
     done += take;
@@ -730,6 +773,28 @@ Result<size_t> QuicConnection::Write(int64_t stream_id, ByteSpan data) {
   s->send_end += n;
   if (n < data.size()) s->want_writable = true;
   if (n > 0) Enqueue(*s);
+  return n;
+}
+
+Result<size_t> QuicConnection::WriteShared(int64_t stream_id,
+                                           std::shared_ptr<const Bytes> data,
+                                           size_t offset) {
+  if (!data || offset > data->size())
+    return Err(ErrorCode::kInvalidArgument, "offset beyond the data");
+  VUDO_ASSIGN_OR_RETURN(auto sp, WritableStream(stream_id));
+  auto [s, space] = sp;
+  const size_t data_size = data->size();
+  size_t n = std::min(space, data_size - offset);
+  if (n > 0) {
+    SendChunk c;
+    c.view = data->data() + offset;
+    c.view_len = n;
+    c.shared = std::move(data);
+    s->send_chunks.push_back(std::move(c));
+    s->send_end += n;
+    Enqueue(*s);
+  }
+  if (n < data_size - offset) s->want_writable = true;
   return n;
 }
 
@@ -751,6 +816,15 @@ Status QuicConnection::Finish(int64_t stream_id) {
 
 Result<ReadResult> QuicConnection::Read(int64_t stream_id,
                                         std::span<uint8_t> out) {
+  size_t done = 0;
+  return Consume(stream_id, out.size(), [&](ByteSpan part) {
+    std::memcpy(out.data() + done, part.data(), part.size());
+    done += part.size();
+  });
+}
+
+Result<ReadResult> QuicConnection::Consume(
+    int64_t stream_id, size_t max, const std::function<void(ByteSpan)>& visit) {
   Stream* s = FindStream(stream_id);
   if (!s) return Err(ErrorCode::kNotFound, "no stream {}", stream_id);
   s->readable_pending = false;
@@ -762,13 +836,14 @@ Result<ReadResult> QuicConnection::Read(int64_t stream_id,
                stream_id, code);
   }
   size_t n = 0;
-  while (n < out.size() && !s->recv_chunks.empty()) {
+  while (n < max && !s->recv_chunks.empty()) {
     Bytes& front = s->recv_chunks.front();
-    size_t take = std::min(out.size() - n, front.size() - s->recv_front_pos);
-    std::memcpy(out.data() + n, front.data() + s->recv_front_pos, take);
+    size_t take = std::min(max - n, front.size() - s->recv_front_pos);
+    visit(ByteSpan(front.data() + s->recv_front_pos, take));
     n += take;
     s->recv_front_pos += take;
     if (s->recv_front_pos == front.size()) {
+      RecycleChunk(std::move(front));
       s->recv_chunks.pop_front();
       s->recv_front_pos = 0;
     }
@@ -867,7 +942,15 @@ int QuicConnection::OnVerifyPeer(gnutls_session_t session) {
   unsigned n = 0;
   const gnutls_datum_t* certs = gnutls_certificate_get_peers(session, &n);
   if (!certs || n != 1) return refuse("peer presented no key");
-  auto id = NodeIdFromSpki({certs[0].data, certs[0].size});
+  ByteSpan spki(certs[0].data, certs[0].size);
+  if (!self->server_ && spki.size() == kSpkiLength &&
+      std::equal(spki.begin(), spki.end(), self->expected_spki_.begin())) {
+    // The pinned id: it was a valid key when the dial began, so the point
+    // check (~25 us, on the handshake's critical path) is not needed again.
+    self->peer_id_ = *self->expected_peer_;
+    return 0;
+  }
+  auto id = NodeIdFromSpki(spki);
   if (!id) return refuse("peer key: " + id.error().message);
   self->peer_id_ = *id;
   if (!self->server_ && *id != *self->expected_peer_)
@@ -897,7 +980,10 @@ int QuicConnection::OnHandshakeCompleted(ngtcp2_conn*, void* ud) {
   }
   // The server has verified the client's key by now; the client must wait
   // for HANDSHAKE_DONE to know that the server accepted its key.
-  if (self->server_) self->SetConnected();
+  if (self->server_)
+    self->SetConnected();
+  else
+    self->Emit(ConnEvent::Type::kHandshakeCompleted);
   return 0;
 }
 
@@ -920,12 +1006,9 @@ int QuicConnection::OnRecvStreamData(ngtcp2_conn*, uint32_t flags, int64_t sid,
   }
   Stream& s = *found;
   if (len > 0) {
-    constexpr size_t kChunk = 64 * 1024;
     if (s.recv_chunks.empty() ||
-        s.recv_chunks.back().capacity() - s.recv_chunks.back().size() < len) {
-      s.recv_chunks.emplace_back();
-      s.recv_chunks.back().reserve(std::max(kChunk, len));
-    }
+        s.recv_chunks.back().capacity() - s.recv_chunks.back().size() < len)
+      s.recv_chunks.push_back(self->TakeChunk(std::max(kRecvChunk, len)));
     Bytes& back = s.recv_chunks.back();
     back.insert(back.end(), data, data + len);
     s.recv_buffered += len;
@@ -948,12 +1031,8 @@ int QuicConnection::OnAckedStreamData(ngtcp2_conn*, int64_t sid,
   while (!s->send_chunks.empty() &&
          s->send_base + s->send_chunks.front().size() <= acked_end) {
     s->send_base += s->send_chunks.front().size();
-    // Recycle the buffer: fresh memory costs page faults at bulk rates.
-    if (self->spare_chunks_.size() < 64 &&
-        s->send_chunks.front().capacity() == 64 * 1024) {
-      s->send_chunks.front().clear();
-      self->spare_chunks_.push_back(std::move(s->send_chunks.front()));
-    }
+    if (!s->send_chunks.front().shared)
+      self->RecycleChunk(std::move(s->send_chunks.front().own));
     s->send_chunks.pop_front();
   }
   if (s->want_writable &&

@@ -95,7 +95,11 @@ struct TransportConfig {
   uint64_t max_uni_streams = 128;             // concurrent, per peer
   size_t stream_send_buffer = 4 << 20;        // unacked bytes/stream
   size_t max_gso_segments = 1;  // >1 lets Send batch packets for GSO
-  size_t max_udp_payload = 0;   // 0 = ngtcp2 default (1200 + PMTUD)
+  // Largest UDP payload we send. 0: ngtcp2's default (1200, raised to at
+  // most 1452 by path MTU discovery). Above 1452: used from the start
+  // without PMTUD (for paths known to carry it, e.g. loopback), still
+  // bounded by the peer's max_udp_payload_size transport parameter.
+  size_t max_udp_payload = 0;
 };
 
 // Why a connection ended.
@@ -137,12 +141,15 @@ struct ConnectionStats {
 
 struct ConnEvent {
   enum class Type {
-    kConnected,         // handshake done and peer trusted
-    kStreamOpened,      // the peer opened stream_id
-    kStreamReadable,    // stream_id has data, FIN or a reset to Read
-    kStreamWritable,    // stream_id has send buffer space again
-    kStreamsAvailable,  // the peer raised its stream limit (OpenStream)
-    kClosed,            // the connection ended; close_info() says why
+    kHandshakeCompleted,  // client only: TLS done, 1-RTT keys (the
+                          // server may still refuse our key: no streams
+                          // yet; quinn's connect returns here)
+    kConnected,           // handshake done and peer trusted
+    kStreamOpened,        // the peer opened stream_id
+    kStreamReadable,      // stream_id has data, FIN or a reset to Read
+    kStreamWritable,      // stream_id has send buffer space again
+    kStreamsAvailable,    // the peer raised its stream limit (OpenStream)
+    kClosed,              // the connection ended; close_info() says why
   };
   Type type;
   int64_t stream_id = -1;
@@ -222,11 +229,24 @@ class QuicConnection {
   Result<int64_t> OpenStream(bool bidirectional);
   // Copies up to the free send-buffer space; returns how much it took.
   Result<size_t> Write(int64_t stream_id, ByteSpan data);
+  // Like Write without the copy: keeps a reference to `data` and sends
+  // bytes [offset, offset + n) of it, n (returned) being what the send
+  // buffer takes. The bytes must not change while referenced (until the
+  // peer acknowledged them or the stream ended).
+  Result<size_t> WriteShared(int64_t stream_id,
+                             std::shared_ptr<const Bytes> data,
+                             size_t offset = 0);
   // Queues FIN after the data written so far.
   Status Finish(int64_t stream_id);
   // Copies buffered data into out. {0, false}: nothing yet (wait for
   // kStreamReadable). Errors: kClosed when the peer reset the stream.
   Result<ReadResult> Read(int64_t stream_id, std::span<uint8_t> out);
+  // Read without the copy: calls `visit` with the next buffered bytes, in
+  // order, in one or more pieces of at most `max` bytes in all, which then
+  // count as read. The pieces are valid only during the call; `visit` must
+  // not call into this connection.
+  Result<ReadResult> Consume(int64_t stream_id, size_t max,
+                             const std::function<void(ByteSpan)>& visit);
   // Abandons both directions with an application code (RESET_STREAM +
   // STOP_SENDING) and forgets the stream.
   Status ResetStream(int64_t stream_id, uint64_t app_code);
@@ -239,11 +259,22 @@ class QuicConnection {
   static bool IsBidiStream(int64_t stream_id) { return (stream_id & 2) == 0; }
 
  private:
+  // Buffered send data: an owned buffer (appended to within its fixed
+  // capacity) or a view of shared application bytes (WriteShared).
+  struct SendChunk {
+    Bytes own;
+    std::shared_ptr<const Bytes> shared;
+    const uint8_t* view = nullptr;
+    size_t view_len = 0;
+    const uint8_t* data() const { return shared ? view : own.data(); }
+    size_t size() const { return shared ? view_len : own.size(); }
+    bool appendable() const { return !shared && own.size() < own.capacity(); }
+  };
   struct Stream {
     int64_t id = -1;
     // send side: bytes [send_base, send_end) are buffered in send_chunks;
     // [send_base, sent) were given to ngtcp2 and wait for acknowledgement.
-    std::deque<Bytes> send_chunks;
+    std::deque<SendChunk> send_chunks;
     uint64_t send_base = 0, sent = 0, send_end = 0;
     bool fin_queued = false, fin_sent = false, blocked = false;
     bool want_writable = false, write_closed = false;
@@ -263,6 +294,8 @@ class QuicConnection {
 
   QuicConnection() = default;
   Status Init(Options& opts, bool server, const ngtcp2_pkt_hd* hd);
+  // The stream and its free send-buffer space, if it may be written.
+  Result<std::pair<Stream*, size_t>> WritableStream(int64_t stream_id);
   Status InitTls(const Options& opts);
   void Emit(ConnEvent::Type type, int64_t stream_id = -1);
   Stream* FindStream(int64_t id);
@@ -317,6 +350,7 @@ class QuicConnection {
   uint64_t created_ns_ = 0, connected_ns_ = 0, close_deadline_ = 0;
   NetPath path_;
   std::optional<NodeId> expected_peer_, peer_id_;
+  Bytes expected_spki_;  // the pinned key's SubjectPublicKeyInfo
   std::vector<std::string> alpns_;
   std::string alpn_;
   std::function<bool(const NodeId&)> allow_peer_;
@@ -331,7 +365,12 @@ class QuicConnection {
   std::map<int64_t, Stream> streams_;
   std::deque<int64_t> send_queue_;  // streams that may have data to send
   std::vector<int64_t> forget_candidates_;
-  std::vector<Bytes> spare_chunks_;  // acknowledged send buffers to reuse
+  // Stream data lives in chunks of fixed capacity, recycled.
+  static constexpr size_t kSendChunk = 64 * 1024;
+  static constexpr size_t kRecvChunk = 256 * 1024;
+  Bytes TakeChunk(size_t capacity);  // empty, with that capacity
+  void RecycleChunk(Bytes&& chunk);
+  std::vector<Bytes> spare_send_chunks_, spare_recv_chunks_;
   std::vector<ConnEvent> events_;
   Bytes tx_buf_;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0, packets_sent_ = 0,

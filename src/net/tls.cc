@@ -22,8 +22,8 @@ gnutls_datum_t Datum(const Bytes& b) {
 }  // namespace
 
 const char kTlsPriority[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-SIGN-ALL:+SIGN-EDDSA-ED25519:-GROUP-ALL:+"
-    "GROUP-X25519:"
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+    "+CHACHA20-POLY1305:-SIGN-ALL:+SIGN-EDDSA-ED25519:-GROUP-ALL:+GROUP-X25519:"
     "-CTYPE-ALL:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK:%DISABLE_TLS13_COMPAT_MODE";
 
 Bytes Ed25519Spki(const NodeId& id) {
@@ -42,9 +42,18 @@ Result<NodeId> NodeIdFromSpki(ByteSpan spki) {
   return NodeId::FromBytes(spki.subspan(sizeof(kSpkiPrefix)));
 }
 
+Status TlsContext::InitPriority() {
+  const char* err_pos = nullptr;
+  if (int rv = gnutls_priority_init(&priority_, kTlsPriority, &err_pos); rv < 0)
+    return Err(ErrorCode::kInternal, "gnutls priority: {} (at '{}')",
+               gnutls_strerror(rv), err_pos ? err_pos : "");
+  return Ok();
+}
+
 Result<std::unique_ptr<TlsContext>> TlsContext::Create(
     const crypto::SecretKey& key) {
   std::unique_ptr<TlsContext> ctx(new TlsContext());
+  VUDO_TRY(ctx->InitPriority());
   if (gnutls_certificate_allocate_credentials(&ctx->cred_) < 0)
     return Err(ErrorCode::kInternal, "gnutls credentials allocation failed");
   Bytes spki = Ed25519Spki(key.public_key());
@@ -64,6 +73,7 @@ Result<std::unique_ptr<TlsContext>> TlsContext::Create(
 
 Result<std::unique_ptr<TlsContext>> TlsContext::CreateWithoutKeyForTesting() {
   std::unique_ptr<TlsContext> ctx(new TlsContext());
+  VUDO_TRY(ctx->InitPriority());
   if (gnutls_certificate_allocate_credentials(&ctx->cred_) < 0)
     return Err(ErrorCode::kInternal, "gnutls credentials allocation failed");
   return ctx;
@@ -71,6 +81,7 @@ Result<std::unique_ptr<TlsContext>> TlsContext::CreateWithoutKeyForTesting() {
 
 TlsContext::~TlsContext() {
   if (cred_) gnutls_certificate_free_credentials(cred_);
+  if (priority_) gnutls_priority_deinit(priority_);
 }
 
 std::string TlsAlertName(uint8_t alert) {

@@ -3,7 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -52,8 +54,28 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(boost::asio::io_context& io,
     int one = 1;
     s->gro_ = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
   }
-  s->rx_buf_.resize(s->gro_ ? 65536 : 2048);
+  s->rx_buf_.resize(65536);
   return s;
+}
+
+size_t UdpSocket::RouteMaxUdpPayload(const UdpEndpoint& remote) {
+  bool v6 = remote.address().is_v6();
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+  bool ok =
+      connect(fd, remote.data(), static_cast<socklen_t>(remote.size())) == 0 &&
+      getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU,
+                 &mtu, &len) == 0;
+  close(fd);
+  if (!ok || mtu <= 0) return 0;
+  // IP header (20 / 40) and UDP header (8); a datagram's length field is
+  // 16 bits (IPv4 counts its own header in it).
+  size_t headers = v6 ? 48 : 28;
+  size_t max_len = v6 ? 65527 : 65507;
+  if (static_cast<size_t>(mtu) <= headers) return 0;
+  return std::min(static_cast<size_t>(mtu) - headers, max_len);
 }
 
 UdpSocket::SendResult UdpSocket::Send(const UdpEndpoint& to, ByteSpan data,

@@ -27,6 +27,11 @@ class UdpSocket {
                                                  const UdpEndpoint& local,
                                                  Options opts);
 
+  // The largest UDP payload the kernel's route to `remote` carries without
+  // fragmentation (its MTU minus the IP and UDP headers), or 0 when
+  // unknown. Costs a socket() and connect(): cache it.
+  static size_t RouteMaxUdpPayload(const UdpEndpoint& remote);
+
   // The bound address (with the port the kernel picked).
   const UdpEndpoint& local() const { return local_; }
   bool gso() const { return gso_; }
