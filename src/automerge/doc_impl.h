@@ -146,17 +146,26 @@ class ByteArena {
   size_t total_ = 0;
 };
 
-// Open-addressing table ChangeHash -> record index.
+// Open-addressing table ChangeHash -> record index. A slot holds the first
+// 4 hash bytes next to the index, so probes and growth rarely touch the
+// records.
 class HashIndex {
  public:
   std::optional<uint32_t> Find(const ChangeHash& h,
                                const std::vector<ChangeRecord>& recs) const;
   void Insert(const ChangeHash& h, uint32_t index,
               const std::vector<ChangeRecord>& recs);
+  // Inserts unless the hash is present (then returns false).
+  bool InsertUnique(const ChangeHash& h, uint32_t index,
+                    const std::vector<ChangeRecord>& recs);
+  // Makes room for n entries in total.
+  void Reserve(size_t n);
 
  private:
-  static size_t Slot(const ChangeHash& h, size_t mask);
-  std::vector<uint32_t> slots_;
+  static constexpr uint64_t kEmpty = UINT64_MAX;
+  static uint32_t Prefix(const ChangeHash& h);
+  void Rehash(size_t slots);
+  std::vector<uint64_t> slots_;  // prefix << 32 | index, or kEmpty
   size_t count_ = 0;
 };
 

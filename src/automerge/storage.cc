@@ -7,6 +7,7 @@
 #include "automerge/change.h"
 #include "automerge/columnar.h"
 #include "automerge/doc_impl.h"
+#include "automerge/history.h"
 #include "base/leb128.h"
 
 namespace vudo::automerge {
@@ -808,7 +809,7 @@ Status Document::Impl::EnsureHistory() {
   Bytes body = std::move(lazy_body);
   lazy_body = Bytes();
   bool all_saved = saved_upto == 0;
-  Status s = LoadDocumentChunk(body, LoadMode::kHistoryOnly);
+  Status s = RebuildHistory(*this, body);
   if (!s) {
     history_error = s.error().WithContext("document history");
     corrupt_body = std::move(body);  // Save() hands it back unchanged
