@@ -781,7 +781,8 @@ Status Builder::DecodeChanges(const Columns& cols) {
     while (!rd.Done()) {
       if (!rd.Next(a) || a >= nactors) {
         VUDO_TRY(err.Report());
-        return Err(ErrorCode::kCorrupt, "bad actor index in document");
+        return Err(ErrorCode::kCorrupt, "change {}: bad actor index",
+                   changes_.size() + actor.size());
       }
       actor.push_back(static_cast<uint32_t>(a));
     }
@@ -904,13 +905,13 @@ Status Builder::DecodeOps(const Columns& cols) {
     op.id_ctr = static_cast<uint64_t>(id);
     uint64_t a = 0;
     if (!ia.Next(a) || a >= nactors)
-      return Err(ErrorCode::kCorrupt, "bad actor index in document");
+      return Err(ErrorCode::kCorrupt, "op {}: bad id actor", i);
     op.id_actor = static_cast<uint32_t>(a);
     uint64_t octr = 0;
     bool has_oa = oa.Next(a);
     if (oc.Next(octr)) {
       if (!has_oa || a >= nactors)
-        return Err(ErrorCode::kCorrupt, "bad actor index in document");
+        return Err(ErrorCode::kCorrupt, "op {}: bad object actor", i);
       if (octr == 0)
         return Err(ErrorCode::kCorrupt, "op {}: object counter 0", i);
       op.obj_ctr = octr;
@@ -933,7 +934,7 @@ Status Builder::DecodeOps(const Columns& cols) {
       op.elem_ctr = static_cast<uint64_t>(kctr);
       if (op.elem_ctr != 0) {
         if (!has_ka || a >= nactors)
-          return Err(ErrorCode::kCorrupt, "bad actor index in document");
+          return Err(ErrorCode::kCorrupt, "op {}: bad key actor", i);
         op.elem_actor = static_cast<uint32_t>(a);
       }
     }
@@ -955,7 +956,7 @@ Status Builder::DecodeOps(const Columns& cols) {
         return Err(ErrorCode::kCorrupt, "bad succ counter");
       }
       if (!sa.Next(a) || a >= nactors)
-        return Err(ErrorCode::kCorrupt, "bad actor index in document");
+        return Err(ErrorCode::kCorrupt, "op {}: bad succ actor", i);
       succ_ctr_.push_back(static_cast<uint64_t>(c));
       succ_actor_.push_back(static_cast<uint32_t>(a));
       succ_owner_.push_back(static_cast<uint32_t>(i));

@@ -422,7 +422,8 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
                           actor_of(i < o_ia.size() ? o_ia[i] : std::nullopt));
     if (i < o_oc.size() && o_oc[i]) {
       op.obj.counter = *o_oc[i];
-      VUDO_ASSIGN_OR_RETURN(op.obj.actor, actor_of(o_oa[i]));
+      VUDO_ASSIGN_OR_RETURN(op.obj.actor,
+                            actor_of(i < o_oa.size() ? o_oa[i] : std::nullopt));
       if (op.obj.counter == 0)
         return Err(ErrorCode::kCorrupt, "op {}: object counter 0", i);
     }
