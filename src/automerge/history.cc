@@ -1222,34 +1222,27 @@ Status Builder::EncodeAll(Emit& emit) {
 
     // Columns.
     for (auto& c : cols) c.clear();
-    obj_actor.Reset(&cols[kCObjActor]);
-    obj_ctr.Reset(&cols[kCObjCtr]);
-    key_actor.Reset(&cols[kCKeyActor]);
-    key_ctr.Reset(&cols[kCKeyCtr]);
-    key_str.Reset(&cols[kCKeyStr]);
-    insert.Reset(&cols[kCInsert]);
-    action.Reset(&cols[kCAction]);
-    vmeta.Reset(&cols[kCValMeta]);
-    pred_n.Reset(&cols[kCPredN]);
-    pred_actor.Reset(&cols[kCPredActor]);
-    pred_ctr.Reset(&cols[kCPredCtr]);
-    expand.Reset(&cols[kCExpand]);
-    mark.Reset(&cols[kCMark]);
-    bool any_expand = false;
-    for (size_t s = b; s < e; ++s) {
+    if (n == 1 && [&] {
+          auto [pb, pe] = preds_of(b);
+          return pe - pb <= 1;
+        }()) {
+      // One op with at most one pred (most changes of a text edited a
+      // keystroke at a time): each column holds one value or one null,
+      // written directly (what the writers below produce for one entry).
       bool del;
-      const HOp& src = slot_src(s, &del);
-      if (src.obj_ctr == 0) {
-        obj_actor.AppendNull();
-        obj_ctr.AppendNull();
-      } else {
-        obj_actor.Append(uint64_t{remap[src.obj_actor]});
-        obj_ctr.Append(src.obj_ctr);
+      const HOp& src = slot_src(b, &del);
+      auto lit1u = [&](int c, uint64_t v) {
+        cols[c].Put(0x7f);
+        cols[c].PutUleb(v);
+      };
+      if (src.obj_ctr != 0) {
+        lit1u(kCObjActor, remap[src.obj_actor]);
+        lit1u(kCObjCtr, src.obj_ctr);
       }
       if (src.key != kNone) {
-        key_actor.AppendNull();
-        key_ctr.AppendNull();
-        key_str.Append(keys_[src.key]);
+        std::string_view k = keys_[src.key];
+        lit1u(kCKeyStr, k.size());
+        cols[kCKeyStr].PutBytes(k.data(), k.size());
       } else {
         uint64_t ectr = src.elem_ctr;
         uint32_t eactor = src.elem_actor;
@@ -1257,53 +1250,121 @@ Status Builder::EncodeAll(Emit& emit) {
           ectr = src.id_ctr;
           eactor = src.id_actor;
         }
-        if (ectr == 0)
-          key_actor.AppendNull();
-        else
-          key_actor.Append(uint64_t{remap[eactor]});
-        key_ctr.Append(static_cast<int64_t>(ectr));
-        key_str.AppendNull();
+        if (ectr != 0) lit1u(kCKeyActor, remap[eactor]);
+        cols[kCKeyCtr].Put(0x7f);
+        cols[kCKeyCtr].PutSleb(static_cast<int64_t>(ectr));
       }
+      if (!del && src.insert) cols[kCInsert].Put(0);
+      cols[kCInsert].Put(1);
       if (del) {
-        insert.Append(false);
-        action.Append(uint64_t{static_cast<uint8_t>(Action::kDel)});
-        vmeta.Append(uint64_t{0});
-        expand.Append(false);
-        mark.AppendNull();
+        lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
+        lit1u(kCValMeta, 0);
       } else {
-        insert.Append(src.insert);
-        action.Append(uint64_t{src.action});
-        vmeta.Append(src.val_meta);
+        lit1u(kCAction, src.action);
+        lit1u(kCValMeta, src.val_meta);
         cols[kCValRaw].PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
-        expand.Append(src.expand);
-        any_expand |= src.expand;
-        if (src.mark != kNone)
-          mark.Append(marks_[src.mark]);
-        else
+        if (src.expand) {
+          cols[kCExpand].Put(0);
+          cols[kCExpand].Put(1);
+        }
+        if (src.mark != kNone) {
+          std::string_view m = marks_[src.mark];
+          lit1u(kCMark, m.size());
+          cols[kCMark].PutBytes(m.data(), m.size());
+        }
+      }
+      auto [pb, pe] = preds_of(b);
+      lit1u(kCPredN, pe - pb);
+      if (pe > pb) {
+        const HOp& pred = ops_[succ_owner_[sorted_[pb].payload - nops]];
+        lit1u(kCPredActor, remap[pred.id_actor]);
+        cols[kCPredCtr].Put(0x7f);
+        cols[kCPredCtr].PutSleb(static_cast<int64_t>(pred.id_ctr));
+      }
+    } else {
+      obj_actor.Reset(&cols[kCObjActor]);
+      obj_ctr.Reset(&cols[kCObjCtr]);
+      key_actor.Reset(&cols[kCKeyActor]);
+      key_ctr.Reset(&cols[kCKeyCtr]);
+      key_str.Reset(&cols[kCKeyStr]);
+      insert.Reset(&cols[kCInsert]);
+      action.Reset(&cols[kCAction]);
+      vmeta.Reset(&cols[kCValMeta]);
+      pred_n.Reset(&cols[kCPredN]);
+      pred_actor.Reset(&cols[kCPredActor]);
+      pred_ctr.Reset(&cols[kCPredCtr]);
+      expand.Reset(&cols[kCExpand]);
+      mark.Reset(&cols[kCMark]);
+      bool any_expand = false;
+      for (size_t s = b; s < e; ++s) {
+        bool del;
+        const HOp& src = slot_src(s, &del);
+        if (src.obj_ctr == 0) {
+          obj_actor.AppendNull();
+          obj_ctr.AppendNull();
+        } else {
+          obj_actor.Append(uint64_t{remap[src.obj_actor]});
+          obj_ctr.Append(src.obj_ctr);
+        }
+        if (src.key != kNone) {
+          key_actor.AppendNull();
+          key_ctr.AppendNull();
+          key_str.Append(keys_[src.key]);
+        } else {
+          uint64_t ectr = src.elem_ctr;
+          uint32_t eactor = src.elem_actor;
+          if (del && src.insert) {
+            ectr = src.id_ctr;
+            eactor = src.id_actor;
+          }
+          if (ectr == 0)
+            key_actor.AppendNull();
+          else
+            key_actor.Append(uint64_t{remap[eactor]});
+          key_ctr.Append(static_cast<int64_t>(ectr));
+          key_str.AppendNull();
+        }
+        if (del) {
+          insert.Append(false);
+          action.Append(uint64_t{static_cast<uint8_t>(Action::kDel)});
+          vmeta.Append(uint64_t{0});
+          expand.Append(false);
           mark.AppendNull();
+        } else {
+          insert.Append(src.insert);
+          action.Append(uint64_t{src.action});
+          vmeta.Append(src.val_meta);
+          cols[kCValRaw].PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
+          expand.Append(src.expand);
+          any_expand |= src.expand;
+          if (src.mark != kNone)
+            mark.Append(marks_[src.mark]);
+          else
+            mark.AppendNull();
+        }
+        auto [pb, pe] = preds_of(s);
+        pred_n.Append(uint64_t{pe - pb});
+        for (uint32_t p = pb; p < pe; ++p) {
+          const HOp& pred = ops_[succ_owner_[sorted_[p].payload - nops]];
+          pred_actor.Append(uint64_t{remap[pred.id_actor]});
+          pred_ctr.Append(static_cast<int64_t>(pred.id_ctr));
+        }
       }
-      auto [pb, pe] = preds_of(s);
-      pred_n.Append(uint64_t{pe - pb});
-      for (uint32_t p = pb; p < pe; ++p) {
-        const HOp& pred = ops_[succ_owner_[sorted_[p].payload - nops]];
-        pred_actor.Append(uint64_t{remap[pred.id_actor]});
-        pred_ctr.Append(static_cast<int64_t>(pred.id_ctr));
-      }
+      obj_actor.Finish();
+      obj_ctr.Finish();
+      key_actor.Finish();
+      key_ctr.Finish();
+      key_str.Finish();
+      insert.Finish();
+      action.Finish();
+      vmeta.Finish();
+      pred_n.Finish();
+      pred_actor.Finish();
+      pred_ctr.Finish();
+      expand.Finish();
+      mark.Finish();
+      if (!any_expand) cols[kCExpand].clear();
     }
-    obj_actor.Finish();
-    obj_ctr.Finish();
-    key_actor.Finish();
-    key_ctr.Finish();
-    key_str.Finish();
-    insert.Finish();
-    action.Finish();
-    vmeta.Finish();
-    pred_n.Finish();
-    pred_actor.Finish();
-    pred_ctr.Finish();
-    expand.Finish();
-    mark.Finish();
-    if (!any_expand) cols[kCExpand].clear();
 
     // Body: deps, actor, seq, start op, time, message, other actors,
     // column metadata, column data, extra bytes.
@@ -1432,8 +1493,11 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       first = false;
       for (const Bytes& a : builder.actors())
         amap.push_back(impl.InternActor(a));
-      recs.reserve(builder.num_changes());
-      dep_indexes.reserve(builder.total_deps());
+      // Room for changes applied later (growing a vector of 260k records
+      // would copy them all on the first new change).
+      const size_t n = builder.num_changes();
+      recs.reserve(n + n / 8 + 64);
+      dep_indexes.reserve(builder.total_deps() + n / 8 + 64);
     }
     ChangeRecord r;
     r.hash = bc.hash;
