@@ -203,7 +203,11 @@ struct Document::Impl {
   std::vector<ChangeHash> lazy_heads;  // sorted
   size_t lazy_count = 0;
   std::optional<Error> history_error;
-  Bytes corrupt_body;  // the chunk whose history failed to rebuild
+  // The document chunk this document was loaded from, while nothing has
+  // changed since (Save() hands it back instead of re-encoding).
+  Bytes source_chunk;
+  size_t source_count = 0;  // changes it holds
+  Bytes corrupt_body;       // the chunk whose history failed to rebuild
 
   // ---- pending transaction ----
   // A deque: no reallocation copies while a big transaction grows, and it

@@ -1397,6 +1397,16 @@ Result<Document> Document::Load(ByteSpan data, ActorId actor) {
 }
 
 Bytes Document::Save() {
+  Commit();
+  // Unchanged since it was loaded from one document chunk: that chunk.
+  const size_t count =
+      impl_->history_lazy ? impl_->lazy_count : impl_->records.size();
+  if (!impl_->source_chunk.empty() && count == impl_->source_count &&
+      impl_->pending.empty()) {
+    impl_->saved_upto = impl_->records.size();
+    return impl_->source_chunk;
+  }
+  impl_->source_chunk = Bytes();
   (void)impl_->EnsureHistory();
   Commit();
   impl_->saved_upto = impl_->records.size();

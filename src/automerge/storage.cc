@@ -841,6 +841,9 @@ Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
         changes.clear();
         if (IsPristine()) {
           VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kLazyOps));
+          source_chunk =
+              ToBytes(data.subspan(pos - c.encoded_size, c.encoded_size));
+          source_count = lazy_count;
         } else {
           VUDO_TRY(EnsureHistory());
           VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kMerge));
