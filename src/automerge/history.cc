@@ -147,7 +147,7 @@ class RleReader {
         err_(err) {}
 
   // True and `v` set for a value; false for a null.
-  bool Next(T& v) {
+  [[gnu::always_inline]] bool Next(T& v) {
     if (left_ == 0 && !Refill()) return false;
     --left_;
     if (kind_ == kRun) {
@@ -170,7 +170,7 @@ class RleReader {
 
  private:
   enum Kind { kRun, kLit, kNull };
-  bool Refill() {
+  [[gnu::noinline]] bool Refill() {
     while (left_ == 0) {
       if (p_ >= end_ || err_->failed()) return false;
       int64_t n;
@@ -219,7 +219,7 @@ class DeltaReader {
   DeltaReader(ByteSpan data, size_t max_items, const char* name,
               ColumnError* err)
       : rle_(data, max_items, name, err) {}
-  bool Next(int64_t& v) {
+  [[gnu::always_inline]] bool Next(int64_t& v) {
     int64_t d;
     if (!rle_.Next(d)) return false;
     abs_ += static_cast<uint64_t>(d);
@@ -242,7 +242,7 @@ class BoolReader {
         max_(max_items),
         name_(name),
         err_(err) {}
-  bool Next() {
+  [[gnu::always_inline]] bool Next() {
     while (left_ == 0) {
       if (p_ >= end_) return false;
       uint64_t n;
