@@ -628,8 +628,6 @@ struct HOp {
   uint32_t elem_actor = 0;
   uint32_t key = kNone;   // index into keys, or kNone for an element key
   uint32_t mark = kNone;  // index into marks, or kNone
-  uint32_t succ_off = 0;
-  uint32_t succ_n = 0;
   uint8_t action = 0;
   bool insert = false;
   bool expand = false;
@@ -659,20 +657,23 @@ struct BuiltChange {
 
 // Sort entry: an op id (real op or the target of a succ entry).
 struct Entry {
-  uint64_t key;      // actor << counter_bits | counter
+  uint64_t key;      // counter
   uint32_t payload;  // op index, or nops + succ index
-  uint32_t pad;
+  uint32_t pad;      // actor
 };
 
-void RadixSort(std::vector<Entry>& v, int bits) {
+// Stable LSD radix sort of `v` by bits [lo, lo + bits) of key(element).
+template <typename T, typename KeyFn>
+void RadixSort(std::vector<T>& v, int lo, int bits, KeyFn key) {
   constexpr int kDigit = 11;
   constexpr size_t kBuckets = size_t{1} << kDigit;
-  std::vector<Entry> tmp(v.size());
+  if (v.empty()) return;
+  std::vector<T> tmp(v.size());
   std::vector<uint32_t> count(kBuckets);
-  for (int shift = 0; shift < bits; shift += kDigit) {
+  for (int shift = lo; shift < lo + bits; shift += kDigit) {
     std::fill(count.begin(), count.end(), 0);
-    for (const Entry& e : v) ++count[(e.key >> shift) & (kBuckets - 1)];
-    if (count[v.empty() ? 0 : (v[0].key >> shift) & (kBuckets - 1)] == v.size())
+    for (const T& e : v) ++count[(key(e) >> shift) & (kBuckets - 1)];
+    if (count[(key(v[0]) >> shift) & (kBuckets - 1)] == v.size())
       continue;  // every key has this digit
     uint32_t sum = 0;
     for (auto& c : count) {
@@ -680,8 +681,7 @@ void RadixSort(std::vector<Entry>& v, int bits) {
       c = sum;
       sum += x;
     }
-    for (const Entry& e : v)
-      tmp[count[(e.key >> shift) & (kBuckets - 1)]++] = e;
+    for (const T& e : v) tmp[count[(key(e) >> shift) & (kBuckets - 1)]++] = e;
     v.swap(tmp);
   }
 }
@@ -726,8 +726,8 @@ class Builder {
   // Slots: op ids in (actor, counter) order. Each slot is a group of
   // sorted entries: the real op (if any) first, then the succ entries that
   // name it, by pred order.
-  std::vector<Entry> sorted_;
-  std::vector<uint32_t> slot_begin_;  // into sorted_; slot_begin_[n] = end
+  std::vector<uint32_t> order_;       // entry indexes by (actor, counter)
+  std::vector<uint32_t> slot_begin_;  // into order_; slot_begin_[n] = end
   std::vector<uint64_t> slot_ctr_;    // the id of each slot
   std::vector<uint32_t> slot_actor_;
   std::vector<uint32_t> change_slot_;  // first slot of each change; +1 end
@@ -947,8 +947,6 @@ Status Builder::DecodeOps(const Columns& cols) {
     total_succ += n;
     if (total_succ > max_items_)
       return Err(ErrorCode::kOverflow, "too many succ entries");
-    op.succ_off = static_cast<uint32_t>(succ_ctr_.size());
-    op.succ_n = static_cast<uint32_t>(n);
     for (uint64_t k = 0; k < n; ++k) {
       int64_t c = 0;
       if (!sc.Next(c) || c <= 0) {
@@ -1001,73 +999,84 @@ Status Builder::GroupSlots() {
   const int cbits = std::bit_width(max_ctr);
   const int abits = std::bit_width(
       static_cast<uint64_t>(std::max<size_t>(actors_.size(), 1)));
-  sorted_.resize(nops + nsucc);
-  if (cbits + abits <= 64) {
-    for (size_t i = 0; i < nops; ++i)
-      sorted_[i] = {(uint64_t{ops_[i].id_actor} << cbits) | ops_[i].id_ctr,
-                    static_cast<uint32_t>(i), 0};
-    for (size_t s = 0; s < nsucc; ++s)
-      sorted_[nops + s] = {(uint64_t{succ_actor_[s]} << cbits) | succ_ctr_[s],
-                           static_cast<uint32_t>(nops + s), 0};
-    RadixSort(sorted_, cbits + abits);
-  } else {
-    // Counters too large to pack with the actor: compare pairs.
-    for (size_t i = 0; i < nops; ++i)
-      sorted_[i] = {ops_[i].id_ctr, static_cast<uint32_t>(i), ops_[i].id_actor};
-    for (size_t s = 0; s < nsucc; ++s)
-      sorted_[nops + s] = {succ_ctr_[s], static_cast<uint32_t>(nops + s),
-                           succ_actor_[s]};
-    std::stable_sort(sorted_.begin(), sorted_.end(),
-                     [](const Entry& a, const Entry& b) {
-                       if (a.pad != b.pad) return a.pad < b.pad;
-                       return a.key < b.key;
-                     });
-  }
-  // Groups of equal ids.
-  const bool packed = cbits + abits <= 64;
-  const uint64_t ctr_mask = packed ? (uint64_t{1} << cbits) - 1 : ~uint64_t{0};
+  const size_t n = nops + nsucc;
+  order_.resize(n);
+  slot_begin_.clear();
+  slot_ctr_.clear();
+  slot_actor_.clear();
+  slot_begin_.reserve(nops + nsucc / 2 + 1);
+  slot_ctr_.reserve(nops + nsucc / 2 + 1);
+  slot_actor_.reserve(nops + nsucc / 2 + 1);
   auto pred_less = [&](uint32_t x, uint32_t y) {
     const HOp& a = ops_[succ_owner_[x - nops]];
     const HOp& b = ops_[succ_owner_[y - nops]];
     if (a.id_ctr != b.id_ctr) return a.id_ctr < b.id_ctr;
     return rank_[a.id_actor] < rank_[b.id_actor];
   };
-  slot_begin_.clear();
-  slot_begin_.reserve(nops + nsucc / 2 + 1);
-  const size_t n = sorted_.size();
-  slot_ctr_.clear();
-  slot_actor_.clear();
-  slot_ctr_.reserve(nops + nsucc / 2 + 1);
-  slot_actor_.reserve(nops + nsucc / 2 + 1);
-  for (size_t i = 0; i < n;) {
-    const uint64_t key = sorted_[i].key;
-    const uint32_t pad = sorted_[i].pad;
-    size_t j = i + 1;
-    while (j < n && sorted_[j].key == key && sorted_[j].pad == pad) ++j;
-    slot_ctr_.push_back(key & ctr_mask);
-    slot_actor_.push_back(packed ? static_cast<uint32_t>(key >> cbits) : pad);
-    // The real op (if any) comes first (stable order); a second one is a
-    // duplicate id.
+  // order_[i, j) share one id: the real op (if any) comes first (the sorts
+  // are stable and ops precede succ entries); a second one is a duplicate.
+  auto group = [&](size_t i, size_t j, uint64_t ctr, uint32_t actor) -> bool {
+    slot_begin_.push_back(static_cast<uint32_t>(i));
+    slot_ctr_.push_back(ctr);
+    slot_actor_.push_back(actor);
     size_t preds = i;
-    if (sorted_[i].payload < nops) {
+    if (order_[i] < nops) {
       preds = i + 1;
-      if (preds < j && sorted_[preds].payload < nops)
-        return Err(ErrorCode::kCorrupt, "duplicate op id");
+      if (preds < j && order_[preds] < nops) return false;
     }
     // Preds in (counter, actor bytes) order.
-    if (j - preds > 1) {
-      for (size_t a = preds + 1; a < j; ++a) {
-        Entry e = sorted_[a];
-        size_t b = a;
-        while (b > preds && pred_less(e.payload, sorted_[b - 1].payload)) {
-          sorted_[b] = sorted_[b - 1];
-          --b;
-        }
-        sorted_[b] = e;
+    for (size_t a = preds + 1; a < j; ++a) {
+      uint32_t e = order_[a];
+      size_t b = a;
+      while (b > preds && pred_less(e, order_[b - 1])) {
+        order_[b] = order_[b - 1];
+        --b;
       }
+      order_[b] = e;
     }
-    slot_begin_.push_back(static_cast<uint32_t>(i));
-    i = j;
+    return true;
+  };
+  if (cbits + abits <= 32) {
+    // Id (actor, counter) in the high half, entry index in the low half.
+    std::vector<uint64_t> v(n);
+    for (size_t i = 0; i < nops; ++i)
+      v[i] =
+          (((uint64_t{ops_[i].id_actor} << cbits) | ops_[i].id_ctr) << 32) | i;
+    for (size_t k = 0; k < nsucc; ++k)
+      v[nops + k] =
+          (((uint64_t{succ_actor_[k]} << cbits) | succ_ctr_[k]) << 32) |
+          (nops + k);
+    RadixSort(v, 32, cbits + abits, [](uint64_t e) { return e; });
+    for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(v[i]);
+    const uint64_t mask = (uint64_t{1} << cbits) - 1;
+    for (size_t i = 0; i < n;) {
+      const uint64_t id = v[i] >> 32;
+      size_t j = i + 1;
+      while (j < n && (v[j] >> 32) == id) ++j;
+      if (!group(i, j, id & mask, static_cast<uint32_t>(id >> cbits)))
+        return Err(ErrorCode::kCorrupt, "duplicate op id");
+      i = j;
+    }
+  } else {
+    // Large counters: sort (actor, counter, index) triples.
+    std::vector<Entry> v(n);
+    for (size_t i = 0; i < nops; ++i)
+      v[i] = {ops_[i].id_ctr, static_cast<uint32_t>(i), ops_[i].id_actor};
+    for (size_t k = 0; k < nsucc; ++k)
+      v[nops + k] = {succ_ctr_[k], static_cast<uint32_t>(nops + k),
+                     succ_actor_[k]};
+    std::stable_sort(v.begin(), v.end(), [](const Entry& a, const Entry& b) {
+      if (a.pad != b.pad) return a.pad < b.pad;
+      return a.key < b.key;
+    });
+    for (size_t i = 0; i < n; ++i) order_[i] = v[i].payload;
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && v[j].key == v[i].key && v[j].pad == v[i].pad) ++j;
+      if (!group(i, j, v[i].key, v[i].pad))
+        return Err(ErrorCode::kCorrupt, "duplicate op id");
+      i = j;
+    }
   }
   const size_t nslots = slot_begin_.size();
   slot_begin_.push_back(static_cast<uint32_t>(n));
@@ -1164,18 +1173,18 @@ Status Builder::EncodeAll(Emit& emit) {
   // The op a slot stands for: the real op, or for a delete the op of its
   // first pred (whose object and key it targets).
   auto slot_src = [&](size_t s, bool* is_delete) -> const HOp& {
-    const Entry& e = sorted_[slot_begin_[s]];
-    if (e.payload < nops) {
+    const uint32_t e = order_[slot_begin_[s]];
+    if (e < nops) {
       *is_delete = false;
-      return ops_[e.payload];
+      return ops_[e];
     }
     *is_delete = true;
-    return ops_[succ_owner_[e.payload - nops]];
+    return ops_[succ_owner_[e - nops]];
   };
   auto slot_ctr = [&](size_t s) { return slot_ctr_[s]; };
   auto preds_of = [&](size_t s) {
     uint32_t b = slot_begin_[s], e = slot_begin_[s + 1];
-    if (sorted_[b].payload < nops) ++b;
+    if (order_[b] < nops) ++b;
     return std::pair<uint32_t, uint32_t>(b, e);
   };
 
@@ -1213,7 +1222,7 @@ Status Builder::EncodeAll(Emit& emit) {
       }
       auto [pb, pe] = preds_of(s);
       for (uint32_t p = pb; p < pe; ++p)
-        note(ops_[succ_owner_[sorted_[p].payload - nops]].id_actor);
+        note(ops_[succ_owner_[order_[p] - nops]].id_actor);
     }
     std::sort(others.begin(), others.end(),
               [&](uint32_t x, uint32_t y) { return rank_[x] < rank_[y]; });
@@ -1276,7 +1285,7 @@ Status Builder::EncodeAll(Emit& emit) {
       auto [pb, pe] = preds_of(b);
       lit1u(kCPredN, pe - pb);
       if (pe > pb) {
-        const HOp& pred = ops_[succ_owner_[sorted_[pb].payload - nops]];
+        const HOp& pred = ops_[succ_owner_[order_[pb] - nops]];
         lit1u(kCPredActor, remap[pred.id_actor]);
         cols[kCPredCtr].Put(0x7f);
         cols[kCPredCtr].PutSleb(static_cast<int64_t>(pred.id_ctr));
@@ -1345,7 +1354,7 @@ Status Builder::EncodeAll(Emit& emit) {
         auto [pb, pe] = preds_of(s);
         pred_n.Append(uint64_t{pe - pb});
         for (uint32_t p = pb; p < pe; ++p) {
-          const HOp& pred = ops_[succ_owner_[sorted_[p].payload - nops]];
+          const HOp& pred = ops_[succ_owner_[order_[p] - nops]];
           pred_actor.Append(uint64_t{remap[pred.id_actor]});
           pred_ctr.Append(static_cast<int64_t>(pred.id_ctr));
         }
