@@ -1557,6 +1557,25 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   return Ok();
 }
 
+Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
+  Builder builder(body);
+  std::vector<Change> unknown;
+  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
+    if (impl.hash_index.Find(bc.hash, impl.records)) return Ok();
+    // The body follows magic, checksum, type and uleb(length).
+    ByteReader r(bc.chunk.subspan(9));
+    VUDO_ASSIGN_OR_RETURN(uint64_t len, ReadUleb(r));
+    VUDO_ASSIGN_OR_RETURN(Change ch,
+                          DecodeChangeBody(r.rest().first(len), bc.hash));
+    unknown.push_back(std::move(ch));
+    return Ok();
+  };
+  VUDO_TRY(builder.Run(emit));
+  // The whole chunk checked out (heads included): apply what is new.
+  for (auto& ch : unknown) VUDO_TRY(impl.ApplyOrQueue(std::move(ch)));
+  return Ok();
+}
+
 Result<std::vector<Bytes>> RebuildChangeChunks(ByteSpan body) {
   Builder builder(body);
   std::vector<Bytes> out;

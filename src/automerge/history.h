@@ -29,6 +29,13 @@ namespace vudo::automerge {
 // columns), each with a message naming what is wrong.
 Status RebuildHistory(Document::Impl& impl, ByteSpan body);
 
+// Merges document chunk `body` into a document with a history (the
+// document was not empty): rebuilds the chunk's changes as above, checks
+// them all (heads included), then applies those the document lacks, in
+// order (changes whose deps are missing are queued). Errors: as
+// RebuildHistory (nothing applied), then those of applying a change.
+Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body);
+
 // The canonical type-1 chunk of every change in document chunk `body`
 // (application order), built by the same code without a document; for
 // tests comparing it with EncodeChange().

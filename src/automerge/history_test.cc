@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "automerge/change.h"
@@ -145,6 +146,53 @@ TEST(HistoryTest, LazyDocumentMatchesEagerHistory) {
   ASSERT_TRUE(loaded->Put(kRoot, "z", ScalarValue::Int(1)));
   loaded->Commit({5, ""});
   EXPECT_EQ(loaded->NumChanges(), a.NumChanges() + 1);
+}
+
+TEST(HistoryTest, MergeDocumentChunkIntoNonEmptyDocument) {
+  Document a(ActorId(16, 0xaa));
+  ObjId text = *a.PutObject(kRoot, "text", ObjType::kText);
+  ASSERT_TRUE(a.SpliceText(text, 0, 0, "base"));
+  a.Commit({1, ""});
+  Document c = a.Fork(ActorId(16, 0xcc));
+  ASSERT_TRUE(c.Put(kRoot, "mine", ScalarValue::Int(1)));
+  c.Commit({2, "c"});
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(a.SpliceText(text, i % 4, i % 3 == 0 ? 1 : 0, "x"));
+    a.Commit({3 + i, ""});
+  }
+  Document d = c.Fork(ActorId(16, 0xdd));
+  // c merges a's saved document (a document chunk into a non-empty
+  // document); d applies a's change chunks one by one.
+  ASSERT_TRUE(c.LoadIncremental(a.Save()).has_value());
+  std::vector<Bytes> changes;
+  for (ByteSpan ch : a.GetChangesSince({})) changes.push_back(ToBytes(ch));
+  ASSERT_TRUE(d.ApplyChanges(changes).has_value());
+  EXPECT_EQ(c.Heads(), d.Heads());
+  EXPECT_EQ(c.NumChanges(), a.NumChanges() + 1);
+  EXPECT_EQ(c.ToJson(), d.ToJson());
+  for (size_t i = 0; i < a.NumChanges(); ++i) {
+    auto j = c.ChangeIndex(a.ChangeHashAt(i));
+    ASSERT_TRUE(j.has_value());
+    auto x = a.ChangeBytesAt(i), y = c.ChangeBytesAt(*j);
+    EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end()));
+  }
+  // A chunk whose heads do not match changes nothing.
+  Bytes body = ToBytes(ReadChunk(a.SaveNoCompress()).value().body);
+  ByteReader r(body);
+  uint64_t nactors = ReadUleb(r).value();
+  for (uint64_t i = 0; i < nactors; ++i)
+    ASSERT_TRUE(r.Skip(ReadUleb(r).value()).has_value());
+  ASSERT_GE(ReadUleb(r).value(), 1u);
+  body[r.position()] ^= 0x80;
+  Document f(ActorId(16, 0xff));
+  ASSERT_TRUE(f.Put(kRoot, "k", ScalarValue::Int(1)));
+  f.Commit({1, ""});
+  auto before = f.Heads();
+  auto st = f.LoadIncremental(WriteChunk(ChunkType::kDocument, body));
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().message, "mismatching heads");
+  EXPECT_EQ(f.Heads(), before);
+  EXPECT_EQ(f.NumChanges(), 1u);
 }
 
 // ---- corruption ----

@@ -846,7 +846,7 @@ Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
           source_count = lazy_count;
         } else {
           VUDO_TRY(EnsureHistory());
-          VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kMerge));
+          VUDO_TRY(MergeDocumentChunk(*this, c.body));
         }
         break;
       }
