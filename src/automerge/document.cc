@@ -95,12 +95,6 @@ const uint8_t* ByteArena::Add(ByteSpan b) {
   return p;
 }
 
-uint32_t HashIndex::Prefix(const ChangeHash& h) {
-  uint32_t v;
-  std::memcpy(&v, h.data(), 4);
-  return v;
-}
-
 std::optional<uint32_t> HashIndex::Find(
     const ChangeHash& h, const std::vector<ChangeRecord>& recs) const {
   if (slots_.empty()) return std::nullopt;

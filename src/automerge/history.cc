@@ -1540,13 +1540,23 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
   index.Reserve(n);
-  for (size_t i = 0; i < n; ++i)
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) index.Prefetch(recs[i + kAhead].hash);
     if (!index.InsertUnique(recs[i].hash, static_cast<uint32_t>(i), recs))
       return Err(ErrorCode::kCorrupt, "duplicate change");
+  }
   impl.hash_index = std::move(index);
   impl.records = std::move(recs);
   impl.dep_indexes = std::move(dep_indexes);
   impl.heads.clear();
+  {
+    std::vector<size_t> per_actor(impl.actors.size(), 0);
+    for (const ChangeRecord& r : impl.records) ++per_actor[r.actor];
+    for (size_t a = 0; a < per_actor.size(); ++a)
+      impl.actor_changes[a].reserve(impl.actor_changes[a].size() +
+                                    per_actor[a]);
+  }
   for (size_t i = 0; i < n; ++i) {
     const ChangeRecord& r = impl.records[i];
     if (!is_dep[i]) impl.heads.push_back(static_cast<uint32_t>(i));
