@@ -638,21 +638,20 @@ struct HOp {
   bool expand = false;
 };
 
+// The columns a change needs before encoding starts (the others are read
+// while encoding, in the same order).
 struct HChange {
   uint32_t actor = 0;
   uint64_t seq = 0;
   uint64_t max_op = 0;
-  int64_t time = 0;
-  std::string_view message;  // empty: none
-  uint32_t deps_off = 0;
-  uint32_t deps_n = 0;
-  const uint8_t* extra = nullptr;
-  uint32_t extra_len = 0;
 };
 
 // What a rebuilt change reports to its consumer.
 struct BuiltChange {
   const HChange* change = nullptr;
+  int64_t time = 0;
+  uint32_t msg_len = 0;
+  uint32_t extra_len = 0;
   ByteSpan chunk;  // type-1 chunk (valid until the next change)
   ChangeHash hash{};
   uint64_t start_op = 0;
@@ -701,7 +700,6 @@ class Builder {
   const std::vector<Bytes>& actors() const { return actors_; }
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
   size_t num_changes() const { return changes_.size(); }
-  size_t total_deps() const { return deps_.size(); }
 
  private:
   Status Parse();
@@ -719,7 +717,6 @@ class Builder {
   std::optional<Columns> ccols_, ocols_;
 
   std::vector<HChange> changes_;
-  std::vector<uint32_t> deps_;
   std::vector<HOp> ops_;
   std::vector<std::string_view> keys_;
   std::vector<std::string_view> marks_;
@@ -798,68 +795,19 @@ Status Builder::DecodeChanges(const Columns& cols) {
   const size_t nch = changes_.size();
   DeltaReader seq(cols.Get(kChSeq), nch, "change seq", &err);
   DeltaReader maxop(cols.Get(kChMaxOp), nch, "change maxOp", &err);
-  DeltaReader time(cols.Get(kChTime), nch, "change time", &err);
-  StrReader msg(cols.Get(kChMessage), nch, "change message", &err);
-  UintReader depn(cols.Get(kChDepsN), nch, "change deps count", &err);
-  ValueReader extra(cols.Get(kChExtraMeta), cols.Get(kChExtraRaw), nch,
-                    "change extra", &err);
-  ByteSpan extra_raw = cols.Get(kChExtraRaw);
-  uint64_t total_deps = 0;
-  std::vector<uint64_t> ndeps(nch);
   for (size_t i = 0; i < nch; ++i) {
     HChange& c = changes_[i];
     int64_t s = 0, m = 0;
     bool has_s = seq.Next(s), has_m = maxop.Next(m);
-    if (!has_s || s <= 0 || !has_m || m < 0)
+    if (!has_s || s <= 0 || !has_m || m < 0) {
+      VUDO_TRY(err.Report());
       return Err(ErrorCode::kCorrupt, "change {}: bad seq/maxOp", i);
+    }
     c.seq = static_cast<uint64_t>(s);
     c.max_op = static_cast<uint64_t>(m);
-    int64_t t = 0;
-    c.time = time.Next(t) ? t : 0;
-    std::string_view sv;
-    if (msg.Next(sv)) c.message = sv;
-    uint64_t nd = 0;
-    ndeps[i] = depn.Next(nd) ? nd : 0;
-    total_deps += ndeps[i];
-    if (total_deps > max_items_)
-      return Err(ErrorCode::kOverflow, "too many deps");
-    uint64_t meta = 0;
-    size_t off = 0;
-    extra.Next(meta, off);
-    uint64_t tag = meta & 15;
-    if (tag == 7 || tag >= 10) {
-      c.extra = extra_raw.data() + off;
-      c.extra_len = static_cast<uint32_t>(meta >> 4);
-    }
-    if (err.failed()) break;
   }
   seq.Finish();
   maxop.Finish();
-  time.Finish();
-  msg.Finish();
-  depn.Finish();
-  extra.Finish();
-  VUDO_TRY(err.Report());
-  DeltaReader deps(cols.Get(kChDeps), total_deps, "change deps", &err);
-  deps_.resize(total_deps);
-  size_t di = 0;
-  for (size_t i = 0; i < nch; ++i) {
-    HChange& c = changes_[i];
-    c.deps_off = static_cast<uint32_t>(di);
-    c.deps_n = static_cast<uint32_t>(ndeps[i]);
-    for (uint64_t k = 0; k < ndeps[i]; ++k, ++di) {
-      int64_t d = 0;
-      if (!deps.Next(d)) {
-        VUDO_TRY(err.Report());
-        return Err(ErrorCode::kCorrupt, "dep column holds {} of {} entries", di,
-                   total_deps);
-      }
-      if (d < 0 || static_cast<uint64_t>(d) >= i)
-        return Err(ErrorCode::kCorrupt, "change {}: bad dep index", i);
-      deps_[di] = static_cast<uint32_t>(d);
-    }
-  }
-  deps.Finish();
   return err.Report();
 }
 
@@ -1193,8 +1141,54 @@ Status Builder::EncodeAll(Emit& emit) {
     return std::pair<uint32_t, uint32_t>(b, e);
   };
 
+  // The remaining change columns, read as the changes are encoded.
+  const Columns& cc = *ccols_;
+  ColumnError err;
+  DeltaReader time(cc.Get(kChTime), nch, "change time", &err);
+  StrReader msg(cc.Get(kChMessage), nch, "change message", &err);
+  UintReader depn(cc.Get(kChDepsN), nch, "change deps count", &err);
+  DeltaReader deps(cc.Get(kChDeps), max_items_, "change deps", &err);
+  ValueReader extra(cc.Get(kChExtraMeta), cc.Get(kChExtraRaw), nch,
+                    "change extra", &err);
+  const ByteSpan extra_raw = cc.Get(kChExtraRaw);
+  uint64_t total_deps = 0;
+  std::vector<bool> is_dep(nch, false);
+
   for (size_t ci = 0; ci < nch; ++ci) {
     const HChange& dc = changes_[ci];
+    int64_t t = 0;
+    const int64_t time_v = time.Next(t) ? t : 0;
+    std::string_view message;
+    if (!msg.Next(message)) message = {};
+    uint64_t nd = 0;
+    if (!depn.Next(nd)) nd = 0;
+    total_deps += nd;
+    if (total_deps > max_items_)
+      return Err(ErrorCode::kOverflow, "too many deps");
+    deps_sorted.clear();
+    for (uint64_t k = 0; k < nd; ++k) {
+      int64_t d = 0;
+      if (!deps.Next(d)) {
+        VUDO_TRY(err.Report());
+        return Err(ErrorCode::kCorrupt,
+                   "change {}: the dep column holds fewer deps than counted",
+                   ci);
+      }
+      if (d < 0 || static_cast<uint64_t>(d) >= ci)
+        return Err(ErrorCode::kCorrupt, "change {}: bad dep index", ci);
+      deps_sorted.push_back(static_cast<uint32_t>(d));
+      is_dep[d] = true;
+    }
+    uint64_t xmeta = 0;
+    size_t xoff = 0;
+    extra.Next(xmeta, xoff);
+    const uint8_t* extra_p = nullptr;
+    uint32_t extra_len = 0;
+    if ((xmeta & 15) == 7 || (xmeta & 15) >= 10) {
+      extra_p = extra_raw.data() + xoff;
+      extra_len = static_cast<uint32_t>(xmeta >> 4);
+    }
+    if (err.failed()) return err.Report();
     const uint32_t b = change_slot_[2 * ci], e = change_slot_[2 * ci + 1];
     const uint64_t n = e - b;
     if (n > dc.max_op + 1)
@@ -1384,8 +1378,6 @@ Status Builder::EncodeAll(Emit& emit) {
     // column metadata, column data, extra bytes.
     out.clear();
     out.Resize(kPrefixRoom);
-    deps_sorted.assign(deps_.begin() + dc.deps_off,
-                       deps_.begin() + dc.deps_off + dc.deps_n);
     if (deps_sorted.size() > 1)
       std::sort(deps_sorted.begin(), deps_sorted.end(),
                 [&](uint32_t x, uint32_t y) { return hashes[x] < hashes[y]; });
@@ -1396,10 +1388,10 @@ Status Builder::EncodeAll(Emit& emit) {
     out.PutBytes(author.data(), author.size());
     out.PutUleb(dc.seq);
     out.PutUleb(start_op);
-    out.PutSleb(dc.time);
-    out.PutUleb(dc.message.size());
+    out.PutSleb(time_v);
+    out.PutUleb(message.size());
     const size_t msg_pos = out.size();
-    out.PutBytes(dc.message.data(), dc.message.size());
+    out.PutBytes(message.data(), message.size());
     out.PutUleb(others.size());
     for (uint32_t a : others) {
       out.PutUleb(actors_[a].size());
@@ -1414,7 +1406,7 @@ Status Builder::EncodeAll(Emit& emit) {
       out.PutUleb(cols[c].size());
     }
     for (const auto& c : cols) out.PutBytes(c.data(), c.size());
-    out.PutBytes(dc.extra, dc.extra_len);
+    out.PutBytes(extra_p, extra_len);
 
     // Prefix: magic, checksum, type, uleb(body length); then the hash of
     // type || uleb(length) || body, which is contiguous.
@@ -1440,6 +1432,9 @@ Status Builder::EncodeAll(Emit& emit) {
 
     BuiltChange bc;
     bc.change = &dc;
+    bc.time = time_v;
+    bc.msg_len = static_cast<uint32_t>(message.size());
+    bc.extra_len = extra_len;
     bc.chunk = ByteSpan(p, chunk_len);
     bc.hash = h;
     bc.start_op = start_op;
@@ -1448,9 +1443,14 @@ Status Builder::EncodeAll(Emit& emit) {
     VUDO_TRY(emit(ci, bc));
   }
 
+  time.Finish();
+  msg.Finish();
+  depn.Finish();
+  deps.Finish();
+  extra.Finish();
+  VUDO_TRY(err.Report());
+
   // Heads: changes no other change depends on.
-  std::vector<bool> is_dep(nch, false);
-  for (uint32_t d : deps_) is_dep[d] = true;
   std::vector<ChangeHash> derived;
   for (size_t i = 0; i < nch; ++i)
     if (!is_dep[i]) derived.push_back(hashes[i]);
@@ -1511,7 +1511,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       // would copy them all on the first new change).
       const size_t n = builder.num_changes();
       recs.reserve(n + n / 8 + 64);
-      dep_indexes.reserve(builder.total_deps() + n / 8 + 64);
+      dep_indexes.reserve(n + n / 8 + 64);
     }
     ChangeRecord r;
     r.hash = bc.hash;
@@ -1524,10 +1524,10 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     r.deps_off = static_cast<uint32_t>(dep_indexes.size());
     r.deps_count = static_cast<uint32_t>(bc.deps.size());
     dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
-    r.time = bc.change->time;
+    r.time = bc.time;
     r.msg_off = bc.msg_off;
-    r.msg_len = static_cast<uint32_t>(bc.change->message.size());
-    r.extra_len = bc.change->extra_len;
+    r.msg_len = bc.msg_len;
+    r.extra_len = bc.extra_len;
     recs.push_back(r);
     return Ok();
   };
