@@ -8,7 +8,10 @@
 // {"load_ms", "sync_ms" (best of N; documents loaded), "total_ms" (best of
 // N, load + sync), "bytes", "messages", "rounds", "changes", "converged"}.
 // The engine loads lazily (the change graph is rebuilt on first need), so
-// compare total_ms as well as sync_ms. --verbose: per-step times on stderr.
+// compare total_ms as well as sync_ms. --eager-history: rebuild the change
+// graph (all change hashes, heads check) inside the load step, as
+// automerge-js's load does; sync_ms then excludes it. --verbose: per-step
+// times on stderr.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -55,9 +58,12 @@ int main(int argc, char** argv) {
   std::string a_file, b_file;
   int repeat = 1;
   bool verbose = false;
+  bool eager = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--verbose") == 0) {
       verbose = true;
+    } else if (std::strcmp(argv[i], "--eager-history") == 0) {
+      eager = true;
     } else if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else if (a_file.empty()) {
@@ -67,7 +73,8 @@ int main(int argc, char** argv) {
     }
   }
   if (a_file.empty()) {
-    std::cerr << "usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N]\n";
+    std::cerr << "usage: bench_automerge_sync A_FILE [B_FILE] [--repeat N] "
+                 "[--eager-history] [--verbose]\n";
     return 2;
   }
   Bytes a_bytes = ReadFile(a_file);
@@ -82,6 +89,10 @@ int main(int argc, char** argv) {
     Document a = LoadOrDie(a_bytes, 0xa1);
     Document b = b_file.empty() ? Document(vudo::automerge::ActorId(16, 0xb2))
                                 : LoadOrDie(b_bytes, 0xb2);
+    if (eager && (!a.EnsureHistory() || !b.EnsureHistory())) {
+      std::cerr << "history rebuild failed\n";
+      return 1;
+    }
     double this_load_ms = Ms(Clock::now() - t0);
     vudo::automerge::sync::SyncState sa, sb;
     bytes = messages = 0;

@@ -20,6 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto saved = doc->Save();
   auto again = Document::Load(saved, vudo::Bytes(16, 8));
   if (!again || again->Heads() != heads) std::abort();
+  // Save() of an unchanged document returns the loaded chunk; re-encode too.
+  auto encoded = doc->SaveNoCompress();
+  auto reloaded = Document::Load(encoded, vudo::Bytes(16, 8));
+  if (!reloaded || reloaded->Heads() != heads || !reloaded->EnsureHistory())
+    std::abort();
   (void)doc->GetChangesSince({});
   return 0;
 }

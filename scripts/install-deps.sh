@@ -8,7 +8,7 @@ APT_PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkgconf clang-14 libclang-rt-14-dev clang-format
   # libraries
-  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libsodium-dev
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libsodium-dev nettle-dev
   libboost-dev libboost-system-dev zlib1g-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -18,6 +18,7 @@
 // block arena, deps as indexes, a hash -> index table.
 #pragma once
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -172,17 +173,36 @@ class ByteArena {
   size_t total_ = 0;
 };
 
-// Open-addressing table ChangeHash -> record index.
+// Open-addressing table ChangeHash -> record index. A slot holds the first
+// 4 hash bytes next to the index, so probes and growth rarely touch the
+// records.
 class HashIndex {
  public:
   std::optional<uint32_t> Find(const ChangeHash& h,
                                const std::vector<ChangeRecord>& recs) const;
   void Insert(const ChangeHash& h, uint32_t index,
               const std::vector<ChangeRecord>& recs);
+  // Inserts unless the hash is present (then returns false).
+  bool InsertUnique(const ChangeHash& h, uint32_t index,
+                    const std::vector<ChangeRecord>& recs);
+  // Makes room for n entries in total.
+  void Reserve(size_t n);
+  // Hints the CPU to load the slot where `h` starts probing (bulk inserts
+  // prefetch a few entries ahead).
+  void Prefetch(const ChangeHash& h) const {
+    if (!slots_.empty())
+      __builtin_prefetch(&slots_[Prefix(h) & (slots_.size() - 1)], 1);
+  }
 
  private:
-  static size_t Slot(const ChangeHash& h, size_t mask);
-  std::vector<uint32_t> slots_;
+  static constexpr uint64_t kEmpty = UINT64_MAX;
+  static uint32_t Prefix(const ChangeHash& h) {
+    uint32_t v;
+    std::memcpy(&v, h.data(), 4);
+    return v;
+  }
+  void Rehash(size_t slots);
+  std::vector<uint64_t> slots_;  // prefix << 32 | index, or kEmpty
   size_t count_ = 0;
 };
 
@@ -233,7 +253,11 @@ struct Document::Impl {
   std::vector<ChangeHash> lazy_heads;  // sorted
   size_t lazy_count = 0;
   std::optional<Error> history_error;
-  Bytes corrupt_body;  // the chunk whose history failed to rebuild
+  // The document chunk this document was loaded from, while nothing has
+  // changed since (Save() hands it back instead of re-encoding).
+  Bytes source_chunk;
+  size_t source_count = 0;  // changes it holds
+  Bytes corrupt_body;       // the chunk whose history failed to rebuild
 
   // ---- pending transaction ----
   // Encoded op by op as the edits are made (a few bytes per op).

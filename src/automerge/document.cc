@@ -97,41 +97,65 @@ const uint8_t* ByteArena::Add(ByteSpan b) {
   return p;
 }
 
-size_t HashIndex::Slot(const ChangeHash& h, size_t mask) {
-  uint64_t v;
-  std::memcpy(&v, h.data(), 8);
-  return static_cast<size_t>(v) & mask;
-}
-
 std::optional<uint32_t> HashIndex::Find(
     const ChangeHash& h, const std::vector<ChangeRecord>& recs) const {
   if (slots_.empty()) return std::nullopt;
-  size_t mask = slots_.size() - 1;
-  for (size_t i = Slot(h, mask);; i = (i + 1) & mask) {
-    uint32_t s = slots_[i];
-    if (s == UINT32_MAX) return std::nullopt;
-    if (recs[s].hash == h) return s;
+  const size_t mask = slots_.size() - 1;
+  const uint32_t prefix = Prefix(h);
+  for (size_t i = prefix & mask;; i = (i + 1) & mask) {
+    uint64_t s = slots_[i];
+    if (s == kEmpty) return std::nullopt;
+    if (static_cast<uint32_t>(s >> 32) == prefix &&
+        recs[static_cast<uint32_t>(s)].hash == h)
+      return static_cast<uint32_t>(s);
   }
 }
 
-void HashIndex::Insert(const ChangeHash& h, uint32_t index,
-                       const std::vector<ChangeRecord>& recs) {
-  if ((count_ + 1) * 2 > slots_.size()) {
-    size_t n = slots_.empty() ? 64 : slots_.size() * 2;
-    std::vector<uint32_t> old = std::move(slots_);
-    slots_.assign(n, UINT32_MAX);
-    for (uint32_t s : old) {
-      if (s == UINT32_MAX) continue;
-      size_t mask = n - 1;
-      size_t i = Slot(recs[s].hash, mask);
-      while (slots_[i] != UINT32_MAX) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
+void HashIndex::Rehash(size_t n) {
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(n, kEmpty);
+  const size_t mask = n - 1;
+  for (uint64_t s : old) {
+    if (s == kEmpty) continue;
+    size_t i = static_cast<size_t>(s >> 32) & mask;
+    while (slots_[i] != kEmpty) i = (i + 1) & mask;
+    slots_[i] = s;
   }
-  size_t mask = slots_.size() - 1;
-  size_t i = Slot(h, mask);
-  while (slots_[i] != UINT32_MAX) i = (i + 1) & mask;
-  slots_[i] = index;
+}
+
+void HashIndex::Reserve(size_t n) {
+  size_t want = 64;
+  while (want < 2 * n) want *= 2;
+  if (want > slots_.size()) Rehash(want);
+}
+
+bool HashIndex::InsertUnique(const ChangeHash& h, uint32_t index,
+                             const std::vector<ChangeRecord>& recs) {
+  if ((count_ + 1) * 2 > slots_.size())
+    Rehash(slots_.empty() ? 64 : slots_.size() * 2);
+  const size_t mask = slots_.size() - 1;
+  const uint32_t prefix = Prefix(h);
+  size_t i = prefix & mask;
+  for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
+    uint64_t s = slots_[i];
+    if (static_cast<uint32_t>(s >> 32) == prefix &&
+        recs[static_cast<uint32_t>(s)].hash == h)
+      return false;
+  }
+  slots_[i] = (uint64_t{prefix} << 32) | index;
+  ++count_;
+  return true;
+}
+
+void HashIndex::Insert(const ChangeHash& h, uint32_t index,
+                       const std::vector<ChangeRecord>&) {
+  if ((count_ + 1) * 2 > slots_.size())
+    Rehash(slots_.empty() ? 64 : slots_.size() * 2);
+  const size_t mask = slots_.size() - 1;
+  const uint32_t prefix = Prefix(h);
+  size_t i = prefix & mask;
+  while (slots_[i] != kEmpty) i = (i + 1) & mask;
+  slots_[i] = (uint64_t{prefix} << 32) | index;
   ++count_;
 }
 
@@ -1584,6 +1608,16 @@ Result<Document> Document::Load(ByteSpan data, ActorId actor) {
 }
 
 Bytes Document::Save() {
+  Commit();
+  // Unchanged since it was loaded from one document chunk: that chunk.
+  const size_t count =
+      impl_->history_lazy ? impl_->lazy_count : impl_->records.size();
+  if (!impl_->source_chunk.empty() && count == impl_->source_count &&
+      impl_->pending.empty()) {
+    impl_->saved_upto = impl_->records.size();
+    return impl_->source_chunk;
+  }
+  impl_->source_chunk = Bytes();
   (void)impl_->EnsureHistory();
   Commit();
   impl_->saved_upto = impl_->records.size();

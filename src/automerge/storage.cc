@@ -7,6 +7,7 @@
 #include "automerge/change.h"
 #include "automerge/columnar.h"
 #include "automerge/doc_impl.h"
+#include "automerge/history.h"
 #include "base/leb128.h"
 
 namespace vudo::automerge {
@@ -423,7 +424,8 @@ Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
                           actor_of(i < o_ia.size() ? o_ia[i] : std::nullopt));
     if (i < o_oc.size() && o_oc[i]) {
       op.obj.counter = *o_oc[i];
-      VUDO_ASSIGN_OR_RETURN(op.obj.actor, actor_of(o_oa[i]));
+      VUDO_ASSIGN_OR_RETURN(op.obj.actor,
+                            actor_of(i < o_oa.size() ? o_oa[i] : std::nullopt));
       if (op.obj.counter == 0)
         return Err(ErrorCode::kCorrupt, "op {}: object counter 0", i);
     }
@@ -683,7 +685,7 @@ Status Document::Impl::EnsureHistory() {
   Bytes body = std::move(lazy_body);
   lazy_body = Bytes();
   bool all_saved = saved_upto == 0;
-  Status s = LoadDocumentChunk(body, LoadMode::kHistoryOnly);
+  Status s = RebuildHistory(*this, body);
   if (!s) {
     history_error = s.error().WithContext("document history");
     corrupt_body = std::move(body);  // Save() hands it back unchanged
@@ -714,9 +716,12 @@ Status Document::Impl::LoadAll(ByteSpan data, bool require_deps) {
         changes.clear();
         if (IsPristine()) {
           VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kLazyOps));
+          source_chunk =
+              ToBytes(data.subspan(pos - c.encoded_size, c.encoded_size));
+          source_count = lazy_count;
         } else {
           VUDO_TRY(EnsureHistory());
-          VUDO_TRY(LoadDocumentChunk(c.body, LoadMode::kMerge));
+          VUDO_TRY(MergeDocumentChunk(*this, c.body));
         }
         break;
       }

@@ -1,33 +1,38 @@
 #include "crypto/hash.h"
 
-#include <sodium.h>
+#include <nettle/sha2.h>
 
 #include "base/encoding.h"
-#include "crypto/ed25519.h"
 
 namespace vudo::crypto {
 
-static_assert(sizeof(crypto_hash_sha256_state) <= 128);
+// nettle's SHA-256 (a fat build: SHA-NI on x86-64 CPUs that have it,
+// selected at run time).
+static_assert(sizeof(sha256_ctx) <= 128);
+static_assert(alignof(sha256_ctx) <= 64);
+
+namespace {
+sha256_ctx* Ctx(unsigned char* state) {
+  return reinterpret_cast<sha256_ctx*>(state);
+}
+}  // namespace
 
 Sha256Digest Sha256(ByteSpan data) {
-  InitSodium();
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), data.data());
   Sha256Digest d;
-  crypto_hash_sha256(d.data(), data.data(), data.size());
+  sha256_digest(&ctx, d.size(), d.data());
   return d;
 }
 
-Sha256Hasher::Sha256Hasher() {
-  InitSodium();
-  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
-}
+Sha256Hasher::Sha256Hasher() { sha256_init(Ctx(state_)); }
 void Sha256Hasher::Update(ByteSpan data) {
-  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
-                            data.data(), data.size());
+  sha256_update(Ctx(state_), data.size(), data.data());
 }
 Sha256Digest Sha256Hasher::Finish() {
   Sha256Digest d;
-  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_),
-                           d.data());
+  sha256_digest(Ctx(state_), d.size(), d.data());
   return d;
 }
 

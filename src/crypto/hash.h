@@ -1,4 +1,5 @@
-// Hash functions: SHA-256 (libsodium) and BLAKE3 (our own; see blake3.h).
+// Hash functions: SHA-256 (nettle, SHA-NI when the CPU has it) and BLAKE3 (our
+// own; see blake3.h).
 #pragma once
 
 #include <array>

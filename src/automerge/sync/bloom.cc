@@ -17,6 +17,7 @@ BloomFilter BloomFilter::FromHashes(std::span<const ChangeHash> hashes) {
   BloomFilter filter;
   filter.num_entries_ = static_cast<uint32_t>(hashes.size());
   filter.bits_.assign(BitsCapacity(filter.num_entries_, kBitsPerEntry), 0);
+  filter.SetModulus();
   for (const auto& hash : hashes) filter.Add(hash);
   return filter;
 }
@@ -52,6 +53,7 @@ Result<BloomFilter> BloomFilter::Decode(ByteSpan bytes) {
   filter.num_probes_ = *probes;
   auto span = reader.ReadSpan(capacity);
   filter.bits_.assign(span->begin(), span->end());
+  filter.SetModulus();
   if (filter.num_entries_ == 0) {
     // Automerge encodes a zero-entry filter as nothing at all, whatever the
     // parameters that came in; normalise so that Encode() agrees.
@@ -85,9 +87,25 @@ template <typename Fn>
 void BloomFilter::ForEachProbe(const ChangeHash& hash, Fn&& fn) const {
   const uint64_t modulo = 8 * uint64_t{bits_.size()};
   if (modulo == 0 || num_probes_ == 0) return;
-  uint64_t x = LoadU32LE(&hash[0]) % modulo;
-  uint64_t y = LoadU32LE(&hash[4]) % modulo;
-  const uint64_t z = LoadU32LE(&hash[8]) % modulo;
+  uint64_t x, y, z;
+  if (modulo <= UINT32_MAX) {
+    // a % d for 32-bit a and d without a division (Lemire, Kaser and Kurz,
+    // "Faster remainder by direct computation", 2019; m = 2^64 / d rounded
+    // up, set with the bits); exact for all such a and d. Three divisions
+    // per hash were most of the cost of a probe.
+    const uint64_t m = mod_m_;
+    auto mod = [&](uint32_t a) {
+      return static_cast<uint64_t>(
+          (static_cast<unsigned __int128>(m * a) * modulo) >> 64);
+    };
+    x = mod(LoadU32LE(&hash[0]));
+    y = mod(LoadU32LE(&hash[4]));
+    z = mod(LoadU32LE(&hash[8]));
+  } else {
+    x = LoadU32LE(&hash[0]) % modulo;
+    y = LoadU32LE(&hash[4]) % modulo;
+    z = LoadU32LE(&hash[8]) % modulo;
+  }
   if (!fn(x)) return;
   for (uint32_t i = 1; i < num_probes_; ++i) {
     // x, y, z < modulo, so (x + y) % modulo is one conditional subtraction.

@@ -72,10 +72,17 @@ class BloomFilter {
   template <typename Fn>
   void ForEachProbe(const ChangeHash& hash, Fn&& fn) const;
 
+  // Sets mod_m_ for the current bit array (see ForEachProbe).
+  void SetModulus() {
+    const uint64_t modulo = 8 * uint64_t{bits_.size()};
+    mod_m_ = modulo == 0 || modulo > UINT32_MAX ? 0 : UINT64_MAX / modulo + 1;
+  }
+
   uint32_t num_entries_ = 0;
   uint32_t bits_per_entry_ = kBitsPerEntry;
   uint32_t num_probes_ = kNumProbes;
   Bytes bits_;
+  uint64_t mod_m_ = 0;
 };
 
 }  // namespace vudo::automerge::sync

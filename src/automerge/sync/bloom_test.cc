@@ -129,5 +129,28 @@ TEST(BloomFilterTest, HonoursForeignParameters) {
   EXPECT_NE(ours.Encode(), wire);
 }
 
+// The division-free remainder gives the bits of the plain definition
+// (x = h[0..4] % m, ...) for filters of many sizes, including m = 8.
+TEST(BloomFilterTest, BitsMatchThePlainDefinitionForManySizes) {
+  for (int n : {1, 2, 3, 7, 10, 33, 100, 999, 4096, 12345}) {
+    std::vector<ChangeHash> hashes;
+    for (int i = 0; i < n; ++i) hashes.push_back(HashOf(i * 7919 + n));
+    BloomFilter filter = BloomFilter::FromHashes(hashes);
+    Bytes bits(filter.bits().size(), 0);
+    const uint64_t m = 8 * uint64_t{bits.size()};
+    for (const auto& h : hashes) {
+      uint64_t x = LoadU32LE(&h[0]) % m, y = LoadU32LE(&h[4]) % m,
+               z = LoadU32LE(&h[8]) % m;
+      for (uint32_t p = 0; p < BloomFilter::kNumProbes; ++p) {
+        bits[x >> 3] |= uint8_t(1u << (x & 7));
+        x = (x + y) % m;
+        y = (y + z) % m;
+      }
+    }
+    EXPECT_EQ(filter.bits(), bits) << n << " entries";
+    for (const auto& h : hashes) EXPECT_TRUE(filter.Contains(h));
+  }
+}
+
 }  // namespace
 }  // namespace vudo::automerge::sync
