@@ -7,8 +7,9 @@
 //    width of its elements (1 per list element, UTF-16 units per text
 //    element), so an index lookup walks block summaries, not elements. A
 //    cursor cache makes runs of nearby edits O(1) amortised.
-//  - every element is found by its id through a hash table (built lazily
-//    after a bulk load).
+//  - every element is found by its id: the elements of a bulk load through
+//    a table of runs (consecutive counters of one actor allocated next to
+//    each other), the others through a hash table.
 //  - ops are compact (Op, 48 bytes): small values inline, long strings in
 //    a string arena, succ ids in a shared pool, rare fields (marks,
 //    counters, ops on a list element) in a side table; elements are
@@ -160,6 +161,46 @@ class ElemIndex {
   size_t count_ = 0;
 };
 
+// Elements of a bulk load by id, without a per-element index: the loader
+// allocates elements in document order, so a run of elements whose ids are
+// consecutive counters of one actor (typed text) sits in consecutive memory.
+// The table holds one entry per run, sorted by (actor, counter) on first
+// use; a lookup is a binary search. Most documents need far fewer runs than
+// elements (the automerge-paper document: see docs/automerge.md).
+class ElemRuns {
+ public:
+  // Called by the loader for each new element, in allocation order.
+  void Add(Elem* e) {
+    if (!runs_.empty()) {
+      Run& r = runs_.back();
+      if (r.actor == e->actor && r.ctr + r.len == e->ctr &&
+          r.first + r.len == e && r.len != UINT32_MAX) {
+        ++r.len;
+        return;
+      }
+    }
+    runs_.push_back({e->ctr, e->actor, 1, e});
+    sorted_ = false;
+  }
+  Elem* Find(const OpId& id) const;
+  void Clear() {
+    runs_.clear();
+    runs_.shrink_to_fit();
+    sorted_ = true;
+  }
+  size_t size() const { return runs_.size(); }
+
+ private:
+  struct Run {
+    uint64_t ctr;  // first counter
+    uint32_t actor;
+    uint32_t len;
+    Elem* first;
+  };
+  mutable std::vector<Run> runs_;
+  mutable bool sorted_ = true;
+};
+
 // Append-only storage of chunk bytes with stable addresses.
 class ByteArena {
  public:
@@ -215,9 +256,10 @@ struct Document::Impl {
 
   // ---- op set ----
   std::unordered_map<OpId, std::unique_ptr<Obj>, OpIdHash> objects;
-  // Element lookup by id, built lazily after a bulk load (see FindElem).
-  mutable ElemIndex elem_index;
-  mutable bool elem_index_complete = true;
+  // Element lookup by id (see FindElem): the elements of a bulk load by
+  // runs, the others (applied one op at a time) in a hash table.
+  ElemRuns elem_runs;
+  ElemIndex elem_index;
   Elem* last_inserted = nullptr;  // set by ApplyOp for inserts
   // Elements, allocated in chunks of kElemChunk (stable addresses; the
   // memory is left uninitialised until NewElem hands a slot out).

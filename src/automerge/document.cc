@@ -188,15 +188,28 @@ void ElemIndex::Insert(Elem* e) {
 // ---------------------------------------------------------------------------
 // Impl: actors, op set
 
-Elem* Document::Impl::FindElem(const OpId& id) const {
-  if (!elem_index_complete) {
-    elem_index.Clear();
-    for (const auto& [oid, o] : objects)
-      for (const auto& b : o->blocks)
-        for (Elem* e : b->elems) elem_index.Insert(e);
-    elem_index_complete = true;
+Elem* ElemRuns::Find(const OpId& id) const {
+  if (runs_.empty()) return nullptr;
+  auto less = [](const Run& a, const Run& b) {
+    return a.actor != b.actor ? a.actor < b.actor : a.ctr < b.ctr;
+  };
+  if (!sorted_) {
+    if (!std::is_sorted(runs_.begin(), runs_.end(), less))
+      std::sort(runs_.begin(), runs_.end(), less);
+    sorted_ = true;
   }
-  return elem_index.Find(id);
+  // The last run starting at or before id.
+  auto it = std::upper_bound(runs_.begin(), runs_.end(),
+                             Run{id.counter, id.actor, 0, nullptr}, less);
+  if (it == runs_.begin()) return nullptr;
+  --it;
+  if (it->actor != id.actor || id.counter - it->ctr >= it->len) return nullptr;
+  return it->first + (id.counter - it->ctr);
+}
+
+Elem* Document::Impl::FindElem(const OpId& id) const {
+  if (Elem* e = elem_index.Find(id)) return e;
+  return elem_runs.Find(id);
 }
 
 Elem* Document::Impl::NewElem() {
@@ -673,7 +686,7 @@ void Document::Impl::ApplyOp(const ChangeOp& cop, OpId id, Elem* ref_hint) {
     FillOp(*this, e, cop, id, mark);
     SetWidth(e, WidthOf(*obj, e));
     InsertElemRga(*obj, &e, ref_hint);
-    if (elem_index_complete) elem_index.Insert(&e);
+    elem_index.Insert(&e);
     last_inserted = &e;
   } else {
     Elem* e = FindElem(cop.elem);

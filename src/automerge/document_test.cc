@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <tuple>
 
 #include "base/encoding.h"
@@ -476,6 +477,91 @@ TEST(DocumentTest, CompactOpSetEdgeCases) {
   EXPECT_EQ(loaded->Commit({kT0, ""}), d.Commit({kT0, ""}));
   EXPECT_EQ(loaded->Text(lt), d.Text(t));
   EXPECT_EQ(loaded->Save(), d.Save());
+}
+
+// Remote changes applied right after a column load find the loaded
+// elements by id (runs of consecutive counters, see ElemRuns), also when
+// runs of several actors interleave and cross the 4096-element allocation
+// chunks; the result equals the same changes applied to the document
+// built op by op.
+TEST(DocumentTest, RemoteChangesAfterLoadFindLoadedElements) {
+  std::mt19937 rng(7);
+  auto pick = [&](size_t n) {
+    return static_cast<size_t>(rng() % (n + 1));  // 0..n
+  };
+  Document base(kA);
+  auto t = base.PutObject(kRoot, "t", ObjType::kText).value();
+  auto l = base.PutObject(kRoot, "l", ObjType::kList).value();
+  base.Commit({kT0, ""});
+  Document other = base.Fork(kB);
+  // Two actors type words at random places, merging now and then: runs
+  // of a few to a few hundred counters, interleaved in the text.
+  for (int round = 0; round < 12; ++round) {
+    for (Document* d : {&base, &other}) {
+      for (int w = 0; w < 20; ++w) {
+        std::string word(1 + rng() % 40, static_cast<char>('a' + rng() % 26));
+        ASSERT_TRUE(d->SpliceText(t, pick(d->Length(t)), 0, word));
+        if (w % 5 == 0) {
+          ASSERT_TRUE(d->Insert(l, pick(d->Length(l)),
+                                ScalarValue::Int(static_cast<int64_t>(w))));
+        }
+        d->Commit({kT0 + round, ""});
+      }
+    }
+    ASSERT_TRUE(base.Merge(other));
+    ASSERT_TRUE(other.Merge(base));
+  }
+  // One run of 8,200 counters at the end: it crosses a 4096-element
+  // allocation chunk of the loader.
+  ASSERT_TRUE(base.SpliceText(t, base.Length(t), 0, std::string(8200, 'z')));
+  base.Commit({kT0 + 50, ""});
+  const Bytes saved = base.Save();
+
+  // A third actor edits the saved document: deletes, inserts after
+  // existing elements, overwrites of list elements.
+  auto remote = Document::Load(saved, ActorId(16, 0xcc));
+  ASSERT_TRUE(remote.has_value()) << remote.error().message;
+  const ObjId rt = remote->Get(kRoot, "t")->obj,
+              rl = remote->Get(kRoot, "l")->obj;
+  const auto base_heads = remote->Heads();
+  for (int i = 0; i < 300; ++i) {
+    const size_t len = remote->Length(rt);
+    const size_t at = pick(len - 1);
+    if (i % 3 == 0) {
+      ASSERT_TRUE(
+          remote->SpliceText(rt, at, std::min<size_t>(3, len - at), ""));
+    } else {
+      ASSERT_TRUE(remote->SpliceText(rt, at, 0, "XY"));
+    }
+    if (i % 10 == 0) {
+      ASSERT_TRUE(remote->Put(rl, pick(remote->Length(rl) - 1),
+                              ScalarValue::Str("set")));
+    }
+    remote->Commit({kT0 + 100, ""});
+  }
+  const auto changes = remote->GetChangesSince(base_heads);
+  ASSERT_EQ(changes.size(), 300u);
+
+  auto loaded = Document::Load(saved, kA);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  Document replayed(kA);
+  ASSERT_TRUE(replayed.ApplyChanges(base.GetChangesSince({})).has_value());
+  for (Document* d : {&*loaded, &replayed}) {
+    ASSERT_TRUE(d->ApplyChanges(changes).has_value());
+    EXPECT_EQ(d->NumQueued(), 0u);
+    EXPECT_EQ(d->ToJson(), remote->ToJson());
+    EXPECT_EQ(d->Heads(), remote->Heads());
+  }
+  EXPECT_EQ(loaded->SaveNoCompress(), replayed.SaveNoCompress());
+  // Local edits on both after that still agree (new and loaded elements).
+  const ObjId lt = loaded->Get(kRoot, "t")->obj;
+  const ObjId pt = replayed.Get(kRoot, "t")->obj;
+  for (size_t at : {size_t{0}, size_t{777}, size_t{4100}}) {
+    ASSERT_TRUE(loaded->SpliceText(lt, at, 2, "q"));
+    ASSERT_TRUE(replayed.SpliceText(pt, at, 2, "q"));
+  }
+  EXPECT_EQ(loaded->Commit({kT0, ""}), replayed.Commit({kT0, ""}));
+  EXPECT_EQ(loaded->Text(lt), replayed.Text(pt));
 }
 
 }  // namespace

@@ -341,8 +341,8 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
   size_t vpos = 0;
   uint64_t total_succ = 0;
 
-  elem_index_complete = false;
   elem_index.Clear();
+  elem_runs.Clear();
   Obj* cur = nullptr;
   OpId cur_id{UINT64_MAX, 0};
   Elem* cur_elem = nullptr;
@@ -438,6 +438,9 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         return bad(ErrorCode::kCorrupt, "string key in a sequence", i);
       if (insert) {
         op = NewElem();
+        op->ctr = id.counter;
+        op->actor = id.actor;
+        elem_runs.Add(op);
       } else if (!cur_elem || cur_elem->ctr != elem.counter ||
                  cur_elem->actor != elem.actor) {
         return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
