@@ -169,17 +169,11 @@ class ElemIndex {
 // elements (the automerge-paper document: see docs/automerge.md).
 class ElemRuns {
  public:
-  // Called by the loader for each new element, in allocation order.
-  void Add(Elem* e) {
-    if (!runs_.empty()) {
-      Run& r = runs_.back();
-      if (r.actor == e->actor && r.ctr + r.len == e->ctr &&
-          r.first + r.len == e && r.len != UINT32_MAX) {
-        ++r.len;
-        return;
-      }
-    }
-    runs_.push_back({e->ctr, e->actor, 1, e});
+  // Called by the loader for each run of elements: ids (actor, ctr) to
+  // (actor, ctr + len - 1) at first[0] to first[len - 1].
+  void Add(uint64_t ctr, uint32_t actor, uint32_t len, Elem* first) {
+    if (runs_.empty()) runs_.reserve(1024);
+    runs_.push_back({ctr, actor, len, first});
     sorted_ = false;
   }
   Elem* Find(const OpId& id) const;

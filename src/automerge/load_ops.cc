@@ -343,6 +343,9 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
 
   elem_index.Clear();
   elem_runs.Clear();
+  Elem* run_first = nullptr;
+  uint64_t run_ctr = 0;
+  uint32_t run_actor = 0, run_len = 0;
   Obj* cur = nullptr;
   OpId cur_id{UINT64_MAX, 0};
   Elem* cur_elem = nullptr;
@@ -438,9 +441,18 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
         return bad(ErrorCode::kCorrupt, "string key in a sequence", i);
       if (insert) {
         op = NewElem();
-        op->ctr = id.counter;
-        op->actor = id.actor;
-        elem_runs.Add(op);
+        // Runs of consecutive ids in consecutive memory (see ElemRuns),
+        // tracked in locals.
+        if (op == run_first + run_len && id.actor == run_actor &&
+            id.counter - run_ctr == run_len && run_len != UINT32_MAX) {
+          ++run_len;
+        } else {
+          if (run_len) elem_runs.Add(run_ctr, run_actor, run_len, run_first);
+          run_first = op;
+          run_ctr = id.counter;
+          run_actor = id.actor;
+          run_len = 1;
+        }
       } else if (!cur_elem || cur_elem->ctr != elem.counter ||
                  cur_elem->actor != elem.actor) {
         return Err(ErrorCode::kCorrupt, "op {} not after its element", i);
@@ -584,6 +596,7 @@ Status Document::Impl::LoadOpSet(ByteSpan body,
     }
   }
   finish_elem();
+  if (run_len) elem_runs.Add(run_ctr, run_actor, run_len, run_first);
   if (f.set) return failed();
   if (!oa.AtEnd() || !oc.AtEnd() || !ka.AtEnd() || !kc.AtEnd() || !ks.AtEnd() ||
       !ia.AtEnd() || !ic.AtEnd() || !ins.AtEnd() || !vmeta.AtEnd() ||
