@@ -1,4 +1,6 @@
-// Loads a document / change run, then exercises reads and save + reload.
+// Loads a document / change run, then exercises reads and save + reload,
+// and applies edits made on one loaded copy to another freshly loaded copy
+// (remote ops that find the loaded elements by id).
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -26,5 +28,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!reloaded || reloaded->Heads() != heads || !reloaded->EnsureHistory())
     std::abort();
   (void)doc->GetChangesSince({});
+  // Edit the lists and texts under the root of one loaded copy, apply the
+  // changes to another.
+  auto editor = Document::Load(saved, vudo::Bytes(16, 9));
+  if (!editor) std::abort();
+  using namespace vudo::automerge;
+  size_t edited = 0;
+  for (const std::string& key : editor->Keys(kRoot)) {
+    auto v = editor->Get(kRoot, key);
+    if (!v || !v->is_object ||
+        (v->obj_type != ObjType::kList && v->obj_type != ObjType::kText))
+      continue;
+    const size_t n = editor->Length(v->obj);
+    if (n == 0 || ++edited > 4) continue;
+    (void)editor->Insert(v->obj, n / 2, ScalarValue::Str("z"));
+    (void)editor->Delete(v->obj, n / 3);
+    (void)editor->Insert(v->obj, n, ScalarValue::Int(1));
+  }
+  editor->Commit({1, ""});
+  auto changes = editor->GetChangesSince(heads);
+  (void)again->ApplyChanges(changes);
+  (void)again->ToJson().dump();
   return 0;
 }
