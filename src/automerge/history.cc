@@ -1161,6 +1161,7 @@ Status Builder::EncodeAll(Emit& emit) {
   std::vector<uint32_t> deps_sorted;
 
   Buf cols[kNumChangeCols];
+  Buf one;  // the columns of a one-op change
   Buf out;
   UintWriter obj_actor, obj_ctr, key_actor, action, vmeta, pred_n, pred_actor;
   DeltaWriter key_ctr, pred_ctr;
@@ -1273,19 +1274,34 @@ Status Builder::EncodeAll(Emit& emit) {
     for (uint32_t i = 0; i < others.size(); ++i) remap[others[i]] = i + 1;
 
     // Columns.
-    for (auto& c : cols) c.clear();
-    if (n == 1 && [&] {
-          auto [pb, pe] = preds_of(b);
-          return pe - pb <= 1;
-        }()) {
-      // One op with at most one pred (most changes of a text edited a
-      // keystroke at a time): each column holds one value or one null,
-      // written directly (what the writers below produce for one entry).
+    // One op with at most one pred (most changes of a text edited a
+    // keystroke at a time): each column holds one value or one null,
+    // written directly, in column order, into `one` (what the writers below
+    // produce for one entry); `lens` holds the columns present.
+    const bool single = n == 1 && [&] {
+      auto [pb, pe] = preds_of(b);
+      return pe - pb <= 1;
+    }();
+    struct ColLen {
+      uint32_t col;
+      uint32_t len;
+    };
+    ColLen lens[kNumChangeCols];
+    int nlens = 0;
+    if (single) {
       bool del;
       const HOp& src = slot_src(b, &del);
+      one.clear();
+      size_t mark_pos = 0;
+      auto close = [&](int c) {
+        lens[nlens++] = {static_cast<uint32_t>(c),
+                         static_cast<uint32_t>(one.size() - mark_pos)};
+        mark_pos = one.size();
+      };
       auto lit1u = [&](int c, uint64_t v) {
-        cols[c].Put(0x7f);
-        cols[c].PutUleb(v);
+        one.Put(0x7f);
+        one.PutUleb(v);
+        close(c);
       };
       if (src.obj_ctr != 0) {
         lit1u(kCObjActor, remap[src.obj_actor]);
@@ -1293,8 +1309,10 @@ Status Builder::EncodeAll(Emit& emit) {
       }
       if (src.key != kNone) {
         std::string_view k = keys_[src.key];
-        lit1u(kCKeyStr, k.size());
-        cols[kCKeyStr].PutBytes(k.data(), k.size());
+        one.Put(0x7f);
+        one.PutUleb(k.size());
+        one.PutBytes(k.data(), k.size());
+        close(kCKeyStr);
       } else {
         uint64_t ectr = src.elem_ctr;
         uint32_t eactor = src.elem_actor;
@@ -1303,26 +1321,22 @@ Status Builder::EncodeAll(Emit& emit) {
           eactor = src.id_actor;
         }
         if (ectr != 0) lit1u(kCKeyActor, remap[eactor]);
-        cols[kCKeyCtr].Put(0x7f);
-        cols[kCKeyCtr].PutSleb(static_cast<int64_t>(ectr));
+        one.Put(0x7f);
+        one.PutSleb(static_cast<int64_t>(ectr));
+        close(kCKeyCtr);
       }
-      if (!del && src.insert) cols[kCInsert].Put(0);
-      cols[kCInsert].Put(1);
+      if (!del && src.insert) one.Put(0);
+      one.Put(1);
+      close(kCInsert);
       if (del) {
         lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
         lit1u(kCValMeta, 0);
       } else {
         lit1u(kCAction, src.action);
         lit1u(kCValMeta, src.val_meta);
-        cols[kCValRaw].PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
-        if (src.expand) {
-          cols[kCExpand].Put(0);
-          cols[kCExpand].Put(1);
-        }
-        if (src.mark != kNone) {
-          std::string_view m = marks_[src.mark];
-          lit1u(kCMark, m.size());
-          cols[kCMark].PutBytes(m.data(), m.size());
+        if (src.val_meta >> 4) {
+          one.PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
+          close(kCValRaw);
         }
       }
       auto [pb, pe] = preds_of(b);
@@ -1330,10 +1344,26 @@ Status Builder::EncodeAll(Emit& emit) {
       if (pe > pb) {
         const HOp& pred = ops_[succ_owner_[order_[pb] - nops]];
         lit1u(kCPredActor, remap[pred.id_actor]);
-        cols[kCPredCtr].Put(0x7f);
-        cols[kCPredCtr].PutSleb(static_cast<int64_t>(pred.id_ctr));
+        one.Put(0x7f);
+        one.PutSleb(static_cast<int64_t>(pred.id_ctr));
+        close(kCPredCtr);
+      }
+      if (!del) {
+        if (src.expand) {
+          one.Put(0);
+          one.Put(1);
+          close(kCExpand);
+        }
+        if (src.mark != kNone) {
+          std::string_view m = marks_[src.mark];
+          one.Put(0x7f);
+          one.PutUleb(m.size());
+          one.PutBytes(m.data(), m.size());
+          close(kCMark);
+        }
       }
     } else {
+      for (auto& c : cols) c.clear();
       obj_actor.Reset(&cols[kCObjActor]);
       obj_ctr.Reset(&cols[kCObjCtr]);
       key_actor.Reset(&cols[kCKeyActor]);
@@ -1441,15 +1471,24 @@ Status Builder::EncodeAll(Emit& emit) {
       out.PutUleb(actors_[a].size());
       out.PutBytes(actors_[a].data(), actors_[a].size());
     }
-    size_t ncols = 0;
-    for (const auto& c : cols) ncols += !c.empty();
-    out.PutUleb(ncols);
-    for (int c = 0; c < kNumChangeCols; ++c) {
-      if (cols[c].empty()) continue;
-      out.PutUleb(kChangeSpecs[c]);
-      out.PutUleb(cols[c].size());
+    if (single) {
+      out.PutUleb(static_cast<uint64_t>(nlens));
+      for (int i = 0; i < nlens; ++i) {
+        out.PutUleb(kChangeSpecs[lens[i].col]);
+        out.PutUleb(lens[i].len);
+      }
+      out.PutBytes(one.data(), one.size());
+    } else {
+      size_t ncols = 0;
+      for (const auto& c : cols) ncols += !c.empty();
+      out.PutUleb(ncols);
+      for (int c = 0; c < kNumChangeCols; ++c) {
+        if (cols[c].empty()) continue;
+        out.PutUleb(kChangeSpecs[c]);
+        out.PutUleb(cols[c].size());
+      }
+      for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     }
-    for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     out.PutBytes(extra_p, extra_len);
 
     // Prefix: magic, checksum, type, uleb(body length); then the hash of
