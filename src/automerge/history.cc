@@ -399,7 +399,7 @@ class Buf {
   void Ensure(size_t n) {
     if (cap_ - size_ < n) Grow(n);
   }
-  void Put(uint8_t b) {
+  [[gnu::always_inline]] void Put(uint8_t b) {
     Ensure(1);
     p_[size_++] = b;
   }
@@ -408,11 +408,29 @@ class Buf {
       p_[size_++] = static_cast<uint8_t>(v);
       return;
     }
+    if (v < (uint64_t{1} << 21) && cap_ - size_ >= 3) {
+      // Counters, lengths and seqs of a large document: two or three bytes.
+      while (v >= 0x80) {
+        p_[size_++] = static_cast<uint8_t>(v) | 0x80;
+        v >>= 7;
+      }
+      p_[size_++] = static_cast<uint8_t>(v);
+      return;
+    }
     PutUlebSlow(v);
   }
   [[gnu::always_inline]] void PutSleb(int64_t v) {
     if (v >= -64 && v < 64 && size_ < cap_) {
       p_[size_++] = static_cast<uint8_t>(v) & 0x7f;
+      return;
+    }
+    if (v >= 0 && v < (int64_t{1} << 20) && cap_ - size_ >= 3) {
+      // A positive counter of two or three bytes.
+      while (v >= 64) {
+        p_[size_++] = static_cast<uint8_t>(v) | 0x80;
+        v >>= 7;
+      }
+      p_[size_++] = static_cast<uint8_t>(v);
       return;
     }
     PutSlebSlow(v);
@@ -740,6 +758,9 @@ class Builder {
   const std::vector<Bytes>& actors() const { return actors_; }
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
   size_t num_changes() const { return changes_.size(); }
+  const std::vector<HChange>& changes() const { return changes_; }
+  // After Run: true if change i is a dep of another (not a head).
+  bool is_dep(size_t i) const { return is_dep_[i]; }
 
  private:
   Status Parse();
@@ -757,6 +778,7 @@ class Builder {
   std::optional<Columns> ccols_, ocols_;
 
   std::vector<HChange> changes_;
+  std::vector<bool> is_dep_;
   std::vector<HOp> ops_;
   std::vector<std::string_view> keys_;
   std::vector<std::string_view> marks_;
@@ -1197,7 +1219,8 @@ Status Builder::EncodeAll(Emit& emit) {
                     "change extra", &err);
   const ByteSpan extra_raw = cc.Get(kChExtraRaw);
   uint64_t total_deps = 0;
-  std::vector<bool> is_dep(nch, false);
+  is_dep_.assign(nch, false);
+  std::vector<bool>& is_dep = is_dep_;
 
   for (size_t ci = 0; ci < nch; ++ci) {
     const HChange& dc = changes_[ci];
@@ -1597,7 +1620,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
       HugeReserve(dep_indexes, n + n / 8 + 64);
     }
-    ChangeRecord r;
+    ChangeRecord& r = recs.emplace_back();
     r.hash = bc.hash;
     r.bytes = impl.arena.Add(bc.chunk);
     r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
@@ -1612,14 +1635,11 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     r.msg_off = bc.msg_off;
     r.msg_len = bc.msg_len;
     r.extra_len = bc.extra_len;
-    recs.push_back(r);
     return Ok();
   };
   VUDO_TRY(builder.Run(emit));
   // Every check passed: record the history.
   const size_t n = recs.size();
-  std::vector<bool> is_dep(n, false);
-  for (uint32_t d : dep_indexes) is_dep[d] = true;
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
@@ -1634,19 +1654,24 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   impl.records = std::move(recs);
   impl.dep_indexes = std::move(dep_indexes);
   impl.heads.clear();
+  // Clock, per-actor lists and max op from the builder's compact change
+  // array (24 bytes a change) rather than the records (~100 bytes).
+  const std::vector<HChange>& chs = builder.changes();
   {
-    std::vector<size_t> per_actor(impl.actors.size(), 0);
-    for (const ChangeRecord& r : impl.records) ++per_actor[r.actor];
-    for (size_t a = 0; a < per_actor.size(); ++a)
-      impl.actor_changes[a].reserve(impl.actor_changes[a].size() +
-                                    per_actor[a]);
+    std::vector<size_t> per_actor(amap.size(), 0);
+    for (const HChange& c : chs) ++per_actor[c.actor];
+    for (size_t a = 0; a < per_actor.size(); ++a) {
+      auto& list = impl.actor_changes[amap[a]];
+      list.reserve(list.size() + per_actor[a]);
+    }
   }
   for (size_t i = 0; i < n; ++i) {
-    const ChangeRecord& r = impl.records[i];
-    if (!is_dep[i]) impl.heads.push_back(static_cast<uint32_t>(i));
-    if (impl.clock[r.actor] < r.seq) impl.clock[r.actor] = r.seq;
-    impl.actor_changes[r.actor].push_back(static_cast<uint32_t>(i));
-    if (r.max_op > impl.max_op) impl.max_op = r.max_op;
+    const HChange& c = chs[i];
+    const uint32_t actor = amap[c.actor];
+    if (!builder.is_dep(i)) impl.heads.push_back(static_cast<uint32_t>(i));
+    if (impl.clock[actor] < c.seq) impl.clock[actor] = c.seq;
+    impl.actor_changes[actor].push_back(static_cast<uint32_t>(i));
+    if (c.max_op > impl.max_op) impl.max_op = c.max_op;
   }
   return Ok();
 }
