@@ -1062,7 +1062,21 @@ Status Builder::GroupSlots() {
       v[nops + k] =
           (((uint64_t{succ_actor_[k]} << cbits) | succ_ctr_[k]) << 32) |
           (nops + k);
-    RadixSort(v, 32, cbits + abits, [](uint64_t e) { return e; });
+    const uint64_t range = uint64_t{std::max<size_t>(actors_.size(), 1)}
+                           << cbits;
+    if (range <= 4 * uint64_t{n} + 4096) {
+      // Dense ids (the usual case): one counting pass over the whole id.
+      std::vector<uint32_t> start;
+      HugeResize(start, static_cast<size_t>(range) + 1);
+      for (uint64_t x : v) ++start[(x >> 32) + 1];
+      for (size_t i = 1; i <= range; ++i) start[i] += start[i - 1];
+      std::vector<uint64_t> tmp;
+      HugeResize(tmp, n);
+      for (uint64_t x : v) tmp[start[x >> 32]++] = x;
+      v.swap(tmp);
+    } else {
+      RadixSort(v, 32, cbits + abits, [](uint64_t e) { return e; });
+    }
     for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(v[i]);
     const uint64_t mask = (uint64_t{1} << cbits) - 1;
     for (size_t i = 0; i < n;) {
