@@ -11,6 +11,9 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "automerge/change.h"
 #include "automerge/columnar.h"
@@ -55,6 +58,42 @@ constexpr uint32_t kSuccActor = Spec(8, kActor);
 constexpr uint32_t kSuccCtr = Spec(8, kDelta);
 constexpr uint32_t kExpand = Spec(9, kBool);
 constexpr uint32_t kMarkName = Spec(10, kStringRle);
+
+// ---------------------------------------------------------------------------
+// Large arrays: the rebuild of a 260k-change document writes ~100 MB of
+// fresh memory, and faulting it in 4 KiB pages was a fifth of its time. The
+// big arrays ask for transparent huge pages before their first write (a
+// hint: no effect where THP is off, or on memory already in use).
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+void AdviseHuge(const void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (bytes < 2 * kHugePage) return;
+  uintptr_t b =
+      (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
+  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+template <typename V>
+void HugeReserve(V& v, size_t n) {
+  if (v.capacity() < n) {
+    v.reserve(n);
+    AdviseHuge(v.data(), n * sizeof(typename V::value_type));
+  }
+}
+
+// v.resize(n) (value-initialised), with huge pages asked for first.
+template <typename V>
+void HugeResize(V& v, size_t n) {
+  HugeReserve(v, n);
+  v.resize(n);
+}
 
 // ---------------------------------------------------------------------------
 // LEB128 with the strict rules of base/leb128 (the one-byte case inline).
@@ -360,7 +399,7 @@ class Buf {
   void Ensure(size_t n) {
     if (cap_ - size_ < n) Grow(n);
   }
-  void Put(uint8_t b) {
+  [[gnu::always_inline]] void Put(uint8_t b) {
     Ensure(1);
     p_[size_++] = b;
   }
@@ -369,11 +408,29 @@ class Buf {
       p_[size_++] = static_cast<uint8_t>(v);
       return;
     }
+    if (v < (uint64_t{1} << 21) && cap_ - size_ >= 3) {
+      // Counters, lengths and seqs of a large document: two or three bytes.
+      while (v >= 0x80) {
+        p_[size_++] = static_cast<uint8_t>(v) | 0x80;
+        v >>= 7;
+      }
+      p_[size_++] = static_cast<uint8_t>(v);
+      return;
+    }
     PutUlebSlow(v);
   }
   [[gnu::always_inline]] void PutSleb(int64_t v) {
     if (v >= -64 && v < 64 && size_ < cap_) {
       p_[size_++] = static_cast<uint8_t>(v) & 0x7f;
+      return;
+    }
+    if (v >= 0 && v < (int64_t{1} << 20) && cap_ - size_ >= 3) {
+      // A positive counter of two or three bytes.
+      while (v >= 64) {
+        p_[size_++] = static_cast<uint8_t>(v) | 0x80;
+        v >>= 7;
+      }
+      p_[size_++] = static_cast<uint8_t>(v);
       return;
     }
     PutSlebSlow(v);
@@ -672,7 +729,8 @@ void RadixSort(std::vector<T>& v, int lo, int bits, KeyFn key) {
   constexpr int kDigit = 11;
   constexpr size_t kBuckets = size_t{1} << kDigit;
   if (v.empty()) return;
-  std::vector<T> tmp(v.size());
+  std::vector<T> tmp;
+  HugeResize(tmp, v.size());
   std::vector<uint32_t> count(kBuckets);
   for (int shift = lo; shift < lo + bits; shift += kDigit) {
     std::fill(count.begin(), count.end(), 0);
@@ -700,6 +758,9 @@ class Builder {
   const std::vector<Bytes>& actors() const { return actors_; }
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
   size_t num_changes() const { return changes_.size(); }
+  const std::vector<HChange>& changes() const { return changes_; }
+  // After Run: true if change i is a dep of another (not a head).
+  bool is_dep(size_t i) const { return is_dep_[i]; }
 
  private:
   Status Parse();
@@ -717,6 +778,7 @@ class Builder {
   std::optional<Columns> ccols_, ocols_;
 
   std::vector<HChange> changes_;
+  std::vector<bool> is_dep_;
   std::vector<HOp> ops_;
   std::vector<std::string_view> keys_;
   std::vector<std::string_view> marks_;
@@ -789,7 +851,7 @@ Status Builder::DecodeChanges(const Columns& cols) {
       actor.push_back(static_cast<uint32_t>(a));
     }
     VUDO_TRY(err.Report());
-    changes_.resize(actor.size());
+    HugeResize(changes_, actor.size());
     for (size_t i = 0; i < actor.size(); ++i) changes_[i].actor = actor[i];
   }
   const size_t nch = changes_.size();
@@ -827,7 +889,7 @@ Status Builder::DecodeOps(const Columns& cols) {
       action.push_back(static_cast<uint8_t>(a));
     }
     VUDO_TRY(err.Report());
-    ops_.resize(action.size());
+    HugeResize(ops_, action.size());
     for (size_t i = 0; i < action.size(); ++i) ops_[i].action = action[i];
   }
   const size_t nops = ops_.size();
@@ -953,13 +1015,13 @@ Status Builder::GroupSlots() {
   const int abits = std::bit_width(
       static_cast<uint64_t>(std::max<size_t>(actors_.size(), 1)));
   const size_t n = nops + nsucc;
-  order_.resize(n);
+  HugeResize(order_, n);
   slot_begin_.clear();
   slot_ctr_.clear();
   slot_actor_.clear();
-  slot_begin_.reserve(nops + nsucc / 2 + 1);
-  slot_ctr_.reserve(nops + nsucc / 2 + 1);
-  slot_actor_.reserve(nops + nsucc / 2 + 1);
+  HugeReserve(slot_begin_, nops + nsucc / 2 + 1);
+  HugeReserve(slot_ctr_, nops + nsucc / 2 + 1);
+  HugeReserve(slot_actor_, nops + nsucc / 2 + 1);
   auto pred_less = [&](uint32_t x, uint32_t y) {
     const HOp& a = ops_[succ_owner_[x - nops]];
     const HOp& b = ops_[succ_owner_[y - nops]];
@@ -991,7 +1053,8 @@ Status Builder::GroupSlots() {
   };
   if (cbits + abits <= 32) {
     // Id (actor, counter) in the high half, entry index in the low half.
-    std::vector<uint64_t> v(n);
+    std::vector<uint64_t> v;
+    HugeResize(v, n);
     for (size_t i = 0; i < nops; ++i)
       v[i] =
           (((uint64_t{ops_[i].id_actor} << cbits) | ops_[i].id_ctr) << 32) | i;
@@ -999,7 +1062,21 @@ Status Builder::GroupSlots() {
       v[nops + k] =
           (((uint64_t{succ_actor_[k]} << cbits) | succ_ctr_[k]) << 32) |
           (nops + k);
-    RadixSort(v, 32, cbits + abits, [](uint64_t e) { return e; });
+    const uint64_t range = uint64_t{std::max<size_t>(actors_.size(), 1)}
+                           << cbits;
+    if (range <= 4 * uint64_t{n} + 4096) {
+      // Dense ids (the usual case): one counting pass over the whole id.
+      std::vector<uint32_t> start;
+      HugeResize(start, static_cast<size_t>(range) + 1);
+      for (uint64_t x : v) ++start[(x >> 32) + 1];
+      for (size_t i = 1; i <= range; ++i) start[i] += start[i - 1];
+      std::vector<uint64_t> tmp;
+      HugeResize(tmp, n);
+      for (uint64_t x : v) tmp[start[x >> 32]++] = x;
+      v.swap(tmp);
+    } else {
+      RadixSort(v, 32, cbits + abits, [](uint64_t e) { return e; });
+    }
     for (size_t i = 0; i < n; ++i) order_[i] = static_cast<uint32_t>(v[i]);
     const uint64_t mask = (uint64_t{1} << cbits) - 1;
     for (size_t i = 0; i < n;) {
@@ -1041,12 +1118,14 @@ Status Builder::GroupSlots() {
   std::vector<uint32_t> per_actor(nactors + 1, 0);
   for (const HChange& c : changes_) ++per_actor[c.actor + 1];
   for (size_t a = 0; a < nactors; ++a) per_actor[a + 1] += per_actor[a];
-  std::vector<uint32_t> by_actor(nch);
+  std::vector<uint32_t> by_actor;
+  HugeResize(by_actor, nch);
   {
     std::vector<uint32_t> fill(per_actor.begin(), per_actor.end() - 1);
     for (uint32_t i = 0; i < nch; ++i) by_actor[fill[changes_[i].actor]++] = i;
   }
-  change_slot_.assign(2 * nch, 0);
+  change_slot_.clear();
+  HugeResize(change_slot_, 2 * nch);
   size_t k = 0;
   size_t assigned = 0;
   auto slot_actor = [&](size_t s) { return slot_actor_[s]; };
@@ -1109,7 +1188,8 @@ Status Builder::EncodeAll(Emit& emit) {
   const size_t nops = ops_.size();
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
-  std::vector<ChangeHash> hashes(nch);
+  std::vector<ChangeHash> hashes;
+  HugeResize(hashes, nch);
   std::vector<uint64_t> clock(nactors, 0);
   std::vector<uint32_t> stamp(nactors, kNone);
   std::vector<uint32_t> remap(nactors, 0);
@@ -1117,6 +1197,7 @@ Status Builder::EncodeAll(Emit& emit) {
   std::vector<uint32_t> deps_sorted;
 
   Buf cols[kNumChangeCols];
+  Buf one;  // the columns of a one-op change
   Buf out;
   UintWriter obj_actor, obj_ctr, key_actor, action, vmeta, pred_n, pred_actor;
   DeltaWriter key_ctr, pred_ctr;
@@ -1152,7 +1233,8 @@ Status Builder::EncodeAll(Emit& emit) {
                     "change extra", &err);
   const ByteSpan extra_raw = cc.Get(kChExtraRaw);
   uint64_t total_deps = 0;
-  std::vector<bool> is_dep(nch, false);
+  is_dep_.assign(nch, false);
+  std::vector<bool>& is_dep = is_dep_;
 
   for (size_t ci = 0; ci < nch; ++ci) {
     const HChange& dc = changes_[ci];
@@ -1229,19 +1311,34 @@ Status Builder::EncodeAll(Emit& emit) {
     for (uint32_t i = 0; i < others.size(); ++i) remap[others[i]] = i + 1;
 
     // Columns.
-    for (auto& c : cols) c.clear();
-    if (n == 1 && [&] {
-          auto [pb, pe] = preds_of(b);
-          return pe - pb <= 1;
-        }()) {
-      // One op with at most one pred (most changes of a text edited a
-      // keystroke at a time): each column holds one value or one null,
-      // written directly (what the writers below produce for one entry).
+    // One op with at most one pred (most changes of a text edited a
+    // keystroke at a time): each column holds one value or one null,
+    // written directly, in column order, into `one` (what the writers below
+    // produce for one entry); `lens` holds the columns present.
+    const bool single = n == 1 && [&] {
+      auto [pb, pe] = preds_of(b);
+      return pe - pb <= 1;
+    }();
+    struct ColLen {
+      uint32_t col;
+      uint32_t len;
+    };
+    ColLen lens[kNumChangeCols];
+    int nlens = 0;
+    if (single) {
       bool del;
       const HOp& src = slot_src(b, &del);
+      one.clear();
+      size_t mark_pos = 0;
+      auto close = [&](int c) {
+        lens[nlens++] = {static_cast<uint32_t>(c),
+                         static_cast<uint32_t>(one.size() - mark_pos)};
+        mark_pos = one.size();
+      };
       auto lit1u = [&](int c, uint64_t v) {
-        cols[c].Put(0x7f);
-        cols[c].PutUleb(v);
+        one.Put(0x7f);
+        one.PutUleb(v);
+        close(c);
       };
       if (src.obj_ctr != 0) {
         lit1u(kCObjActor, remap[src.obj_actor]);
@@ -1249,8 +1346,10 @@ Status Builder::EncodeAll(Emit& emit) {
       }
       if (src.key != kNone) {
         std::string_view k = keys_[src.key];
-        lit1u(kCKeyStr, k.size());
-        cols[kCKeyStr].PutBytes(k.data(), k.size());
+        one.Put(0x7f);
+        one.PutUleb(k.size());
+        one.PutBytes(k.data(), k.size());
+        close(kCKeyStr);
       } else {
         uint64_t ectr = src.elem_ctr;
         uint32_t eactor = src.elem_actor;
@@ -1259,26 +1358,22 @@ Status Builder::EncodeAll(Emit& emit) {
           eactor = src.id_actor;
         }
         if (ectr != 0) lit1u(kCKeyActor, remap[eactor]);
-        cols[kCKeyCtr].Put(0x7f);
-        cols[kCKeyCtr].PutSleb(static_cast<int64_t>(ectr));
+        one.Put(0x7f);
+        one.PutSleb(static_cast<int64_t>(ectr));
+        close(kCKeyCtr);
       }
-      if (!del && src.insert) cols[kCInsert].Put(0);
-      cols[kCInsert].Put(1);
+      if (!del && src.insert) one.Put(0);
+      one.Put(1);
+      close(kCInsert);
       if (del) {
         lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
         lit1u(kCValMeta, 0);
       } else {
         lit1u(kCAction, src.action);
         lit1u(kCValMeta, src.val_meta);
-        cols[kCValRaw].PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
-        if (src.expand) {
-          cols[kCExpand].Put(0);
-          cols[kCExpand].Put(1);
-        }
-        if (src.mark != kNone) {
-          std::string_view m = marks_[src.mark];
-          lit1u(kCMark, m.size());
-          cols[kCMark].PutBytes(m.data(), m.size());
+        if (src.val_meta >> 4) {
+          one.PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
+          close(kCValRaw);
         }
       }
       auto [pb, pe] = preds_of(b);
@@ -1286,10 +1381,26 @@ Status Builder::EncodeAll(Emit& emit) {
       if (pe > pb) {
         const HOp& pred = ops_[succ_owner_[order_[pb] - nops]];
         lit1u(kCPredActor, remap[pred.id_actor]);
-        cols[kCPredCtr].Put(0x7f);
-        cols[kCPredCtr].PutSleb(static_cast<int64_t>(pred.id_ctr));
+        one.Put(0x7f);
+        one.PutSleb(static_cast<int64_t>(pred.id_ctr));
+        close(kCPredCtr);
+      }
+      if (!del) {
+        if (src.expand) {
+          one.Put(0);
+          one.Put(1);
+          close(kCExpand);
+        }
+        if (src.mark != kNone) {
+          std::string_view m = marks_[src.mark];
+          one.Put(0x7f);
+          one.PutUleb(m.size());
+          one.PutBytes(m.data(), m.size());
+          close(kCMark);
+        }
       }
     } else {
+      for (auto& c : cols) c.clear();
       obj_actor.Reset(&cols[kCObjActor]);
       obj_ctr.Reset(&cols[kCObjCtr]);
       key_actor.Reset(&cols[kCKeyActor]);
@@ -1397,15 +1508,24 @@ Status Builder::EncodeAll(Emit& emit) {
       out.PutUleb(actors_[a].size());
       out.PutBytes(actors_[a].data(), actors_[a].size());
     }
-    size_t ncols = 0;
-    for (const auto& c : cols) ncols += !c.empty();
-    out.PutUleb(ncols);
-    for (int c = 0; c < kNumChangeCols; ++c) {
-      if (cols[c].empty()) continue;
-      out.PutUleb(kChangeSpecs[c]);
-      out.PutUleb(cols[c].size());
+    if (single) {
+      out.PutUleb(static_cast<uint64_t>(nlens));
+      for (int i = 0; i < nlens; ++i) {
+        out.PutUleb(kChangeSpecs[lens[i].col]);
+        out.PutUleb(lens[i].len);
+      }
+      out.PutBytes(one.data(), one.size());
+    } else {
+      size_t ncols = 0;
+      for (const auto& c : cols) ncols += !c.empty();
+      out.PutUleb(ncols);
+      for (int c = 0; c < kNumChangeCols; ++c) {
+        if (cols[c].empty()) continue;
+        out.PutUleb(kChangeSpecs[c]);
+        out.PutUleb(cols[c].size());
+      }
+      for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     }
-    for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     out.PutBytes(extra_p, extra_len);
 
     // Prefix: magic, checksum, type, uleb(body length); then the hash of
@@ -1511,9 +1631,10 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       // would copy them all on the first new change).
       const size_t n = builder.num_changes();
       recs.reserve(n + n / 8 + 64);
-      dep_indexes.reserve(n + n / 8 + 64);
+      AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
+      HugeReserve(dep_indexes, n + n / 8 + 64);
     }
-    ChangeRecord r;
+    ChangeRecord& r = recs.emplace_back();
     r.hash = bc.hash;
     r.bytes = impl.arena.Add(bc.chunk);
     r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
@@ -1528,14 +1649,11 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     r.msg_off = bc.msg_off;
     r.msg_len = bc.msg_len;
     r.extra_len = bc.extra_len;
-    recs.push_back(r);
     return Ok();
   };
   VUDO_TRY(builder.Run(emit));
   // Every check passed: record the history.
   const size_t n = recs.size();
-  std::vector<bool> is_dep(n, false);
-  for (uint32_t d : dep_indexes) is_dep[d] = true;
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
@@ -1550,19 +1668,24 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   impl.records = std::move(recs);
   impl.dep_indexes = std::move(dep_indexes);
   impl.heads.clear();
+  // Clock, per-actor lists and max op from the builder's compact change
+  // array (24 bytes a change) rather than the records (~100 bytes).
+  const std::vector<HChange>& chs = builder.changes();
   {
-    std::vector<size_t> per_actor(impl.actors.size(), 0);
-    for (const ChangeRecord& r : impl.records) ++per_actor[r.actor];
-    for (size_t a = 0; a < per_actor.size(); ++a)
-      impl.actor_changes[a].reserve(impl.actor_changes[a].size() +
-                                    per_actor[a]);
+    std::vector<size_t> per_actor(amap.size(), 0);
+    for (const HChange& c : chs) ++per_actor[c.actor];
+    for (size_t a = 0; a < per_actor.size(); ++a) {
+      auto& list = impl.actor_changes[amap[a]];
+      list.reserve(list.size() + per_actor[a]);
+    }
   }
   for (size_t i = 0; i < n; ++i) {
-    const ChangeRecord& r = impl.records[i];
-    if (!is_dep[i]) impl.heads.push_back(static_cast<uint32_t>(i));
-    if (impl.clock[r.actor] < r.seq) impl.clock[r.actor] = r.seq;
-    impl.actor_changes[r.actor].push_back(static_cast<uint32_t>(i));
-    if (r.max_op > impl.max_op) impl.max_op = r.max_op;
+    const HChange& c = chs[i];
+    const uint32_t actor = amap[c.actor];
+    if (!builder.is_dep(i)) impl.heads.push_back(static_cast<uint32_t>(i));
+    if (impl.clock[actor] < c.seq) impl.clock[actor] = c.seq;
+    impl.actor_changes[actor].push_back(static_cast<uint32_t>(i));
+    if (c.max_op > impl.max_op) impl.max_op = c.max_op;
   }
   return Ok();
 }

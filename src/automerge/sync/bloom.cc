@@ -13,11 +13,16 @@ uint64_t BitsCapacity(uint32_t entries, uint32_t bits_per_entry) {
 
 }  // namespace
 
-BloomFilter BloomFilter::FromHashes(std::span<const ChangeHash> hashes) {
+BloomFilter BloomFilter::ForEntries(uint32_t entries) {
   BloomFilter filter;
-  filter.num_entries_ = static_cast<uint32_t>(hashes.size());
+  filter.num_entries_ = entries;
   filter.bits_.assign(BitsCapacity(filter.num_entries_, kBitsPerEntry), 0);
   filter.SetModulus();
+  return filter;
+}
+
+BloomFilter BloomFilter::FromHashes(std::span<const ChangeHash> hashes) {
+  BloomFilter filter = ForEntries(static_cast<uint32_t>(hashes.size()));
   for (const auto& hash : hashes) filter.Add(hash);
   return filter;
 }

@@ -42,6 +42,11 @@ class BloomFilter {
 
   // A filter holding `hashes` with Automerge's default parameters.
   static BloomFilter FromHashes(std::span<const ChangeHash> hashes);
+  // An empty filter sized for `entries` hashes with the default parameters,
+  // to be filled by `entries` calls of Add (FromHashes without gathering
+  // the hashes into an array first).
+  static BloomFilter ForEntries(uint32_t entries);
+  void Add(const ChangeHash& hash);
 
   // Decodes the bloom field of a `have` entry. Bytes after the bit array are
   // ignored (as Automerge does). Errors: kTruncated (the bit array is
@@ -68,7 +73,6 @@ class BloomFilter {
   friend bool operator==(const BloomFilter&, const BloomFilter&) = default;
 
  private:
-  void Add(const ChangeHash& hash);
   template <typename Fn>
   void ForEachProbe(const ChangeHash& hash, Fn&& fn) const;
 

@@ -43,6 +43,18 @@ TEST(BloomFilterTest, ContainsEveryAddedHashAndFewOthers) {
   EXPECT_LT(false_positives, 300);
 }
 
+TEST(BloomFilterTest, ForEntriesPlusAddEqualsFromHashes) {
+  std::vector<ChangeHash> hashes;
+  for (int i = 0; i < 500; ++i) hashes.push_back(HashOf(i));
+  BloomFilter built = BloomFilter::ForEntries(500);
+  for (const auto& h : hashes) built.Add(h);
+  BloomFilter expected = BloomFilter::FromHashes(hashes);
+  EXPECT_EQ(built, expected);
+  EXPECT_EQ(built.Encode(), expected.Encode());
+  EXPECT_EQ(built.num_entries(), 500u);
+  EXPECT_EQ(BloomFilter::ForEntries(0).Encode(), Bytes());
+}
+
 TEST(BloomFilterTest, RoundTripsThroughTheWireForm) {
   std::vector<ChangeHash> hashes{HashOf(1), HashOf(2), HashOf(3)};
   BloomFilter filter = BloomFilter::FromHashes(hashes);
