@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "automerge/columnar.h"
+#include "automerge/doc_columns.h"
 #include "automerge/doc_impl.h"
 #include "base/leb128.h"
 
@@ -22,37 +23,8 @@ using namespace col;
 
 // Elements per block when building a sequence in bulk (room to grow).
 constexpr size_t kBulkBlock = 64;
-constexpr size_t kOpsPerByte = 64;
-constexpr size_t kOpsSlack = 4096;
 
-// Change columns of a document chunk.
-constexpr uint32_t kChActor = Spec(0, kActor);
-constexpr uint32_t kChSeq = Spec(0, kDelta);
-constexpr uint32_t kChMaxOp = Spec(1, kDelta);
-constexpr uint32_t kChTime = Spec(2, kDelta);
-constexpr uint32_t kChMessage = Spec(3, kStringRle);
-constexpr uint32_t kChDepsN = Spec(4, kGroup);
-constexpr uint32_t kChDeps = Spec(4, kDelta);
-constexpr uint32_t kChExtraMeta = Spec(5, kValueMeta);
-constexpr uint32_t kChExtraRaw = Spec(5, kValueRaw);
-
-// Op columns of a document chunk.
-constexpr uint32_t kObjActor = Spec(0, kActor);
-constexpr uint32_t kObjCtr = Spec(0, kUintRle);
-constexpr uint32_t kKeyActor = Spec(1, kActor);
-constexpr uint32_t kKeyCtr = Spec(1, kDelta);
-constexpr uint32_t kKeyStr = Spec(1, kStringRle);
-constexpr uint32_t kIdActor = Spec(2, kActor);
-constexpr uint32_t kIdCtr = Spec(2, kDelta);
-constexpr uint32_t kInsert = Spec(3, kBool);
-constexpr uint32_t kAction = Spec(4, kUintRle);
-constexpr uint32_t kValMeta = Spec(5, kValueMeta);
-constexpr uint32_t kValRaw = Spec(5, kValueRaw);
-constexpr uint32_t kSuccN = Spec(8, kGroup);
-constexpr uint32_t kSuccActor = Spec(8, kActor);
-constexpr uint32_t kSuccCtr = Spec(8, kDelta);
-constexpr uint32_t kExpand = Spec(9, kBool);
-constexpr uint32_t kMarkName = Spec(10, kStringRle);
+using namespace doc_columns;
 
 // The first error met while decoding (readers stop producing values then).
 struct Failure {
