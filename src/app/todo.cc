@@ -124,8 +124,12 @@ Result<size_t> TodoList::Resolve(std::string_view ref) const {
       ref.find_first_not_of("0123456789") == std::string_view::npos) {
     size_t n = std::stoul(std::string(ref));
     if (n >= 1 && n <= todos.size()) return n - 1;
-    return Err(ErrorCode::kNotFound, "no todo #{} (there are {})", n,
-               todos.size());
+    // Not a position: it may still be the start of an id (ids are hex).
+    bool prefix = false;
+    for (const auto& t : todos) prefix = prefix || t.id.starts_with(ref);
+    if (!prefix)
+      return Err(ErrorCode::kNotFound, "no todo #{} (there are {})", n,
+                 todos.size());
   }
   std::optional<size_t> found;
   for (size_t i = 0; i < todos.size(); ++i) {

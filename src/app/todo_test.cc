@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace vudo::app {
 namespace {
@@ -33,8 +35,17 @@ TEST(TodoTest, AddToggleEditRemove) {
   EXPECT_EQ(todos.List()[1].title, "Walk the cat");
   EXPECT_FALSE(todos.Edit(1, "Walk the cat", 1).value());
   EXPECT_EQ(todos.Resolve("2").value(), 1u);
-  EXPECT_EQ(todos.Resolve(milk.id.substr(0, 6)).value(), 0u);
-  EXPECT_FALSE(todos.Resolve("9"));
+  // 8 characters: never read as a position, whatever the random id.
+  EXPECT_EQ(todos.Resolve(milk.id.substr(0, 8)).value(), 0u);
+  // A number that is neither a position nor the start of an id.
+  std::string unused;
+  for (char c = '1'; c <= '9' && unused.empty(); ++c) {
+    bool taken = false;
+    for (const auto& t : todos.List()) taken = taken || t.id[0] == c;
+    if (!taken) unused = std::string(1, c) + "9";
+  }
+  ASSERT_FALSE(unused.empty());
+  EXPECT_FALSE(todos.Resolve(unused));
   EXPECT_FALSE(todos.Resolve("zzz"));
   EXPECT_TRUE(todos.Remove(0, 1'700'000'004'000).value());
   ASSERT_EQ(todos.Size(), 1u);
@@ -42,6 +53,33 @@ TEST(TodoTest, AddToggleEditRemove) {
   EXPECT_FALSE(todos.Toggle(5, 1));
   // One change per edit: genesis + 2 adds + toggle + edit + remove.
   EXPECT_EQ(doc.NumChanges(), 6u);
+}
+
+TEST(TodoTest, DigitsThatAreNoPositionResolveAsAnIdPrefix) {
+  Document doc(Actor(1));
+  TodoList todos(&doc);
+  // Ids are random hex: add todos until one starts with six decimal digits
+  // that are not a position (each id does with probability ~6%; 300 tries).
+  auto digits = [](const std::string& id) {
+    for (size_t i = 0; i < 6; ++i)
+      if (!std::isdigit(static_cast<unsigned char>(id[i]))) return false;
+    return true;
+  };
+  std::optional<std::string> ref;
+  for (int i = 0; i < 300 && !ref; ++i) {
+    auto [t, h] = todos.Add("t" + std::to_string(i), 1000 + i).value();
+    if (digits(t.id) && std::stoul(t.id.substr(0, 6)) > 300)
+      ref = t.id.substr(0, 6);
+  }
+  ASSERT_TRUE(ref.has_value()) << "no id began with six digits in 300 tries";
+  const auto list = todos.List();
+  size_t matches = 0, at = 0;
+  for (size_t k = 0; k < list.size(); ++k)
+    if (list[k].id.starts_with(*ref)) ++matches, at = k;
+  ASSERT_EQ(matches, 1u);  // 24 random bits: a clash is ~1e-5
+  auto got = todos.Resolve(*ref);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(*got, at);
 }
 
 TEST(TodoTest, IndependentInitializationDoesNotConflict) {
