@@ -195,16 +195,33 @@ class ElemRuns {
   mutable bool sorted_ = true;
 };
 
-// Append-only storage of chunk bytes with stable addresses.
+// Append-only storage of chunk bytes with stable addresses. Blocks are
+// left uninitialised (every byte handed out is written by the caller) and
+// grow with the arena (64 KiB up to 16 MiB); blocks of 4 MiB and more are
+// aligned to 2 MiB and asked to use transparent huge pages, as a history
+// rebuild writes tens of MB here in one go.
 class ByteArena {
  public:
   const uint8_t* Add(ByteSpan b);
+  // Room for at least n bytes at the tail, valid until the next call;
+  // Commit(k) (k <= n) then keeps the first k bytes and returns their
+  // address. Lets a writer build a chunk in place.
+  uint8_t* Reserve(size_t n);
+  const uint8_t* Commit(size_t k);
   size_t size() const { return total_; }
 
  private:
-  static constexpr size_t kBlock = size_t{1} << 20;
-  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
-  size_t used_ = kBlock;  // in the last block
+  struct Free {
+    size_t align = 0;
+    void operator()(uint8_t* p) const;
+  };
+  using Block = std::unique_ptr<uint8_t, Free>;
+  static Block NewBlock(size_t size);
+  std::vector<Block> blocks_;
+  uint8_t* tail_ = nullptr;  // free space of the current block
+  size_t room_ = 0;
+  uint8_t* own_ = nullptr;  // reserved: a block of its own (large chunk)
+  size_t next_block_ = size_t{64} << 10;
   size_t total_ = 0;
 };
 

@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <unordered_set>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "automerge/columnar.h"
 #include "automerge/doc_impl.h"
@@ -71,30 +74,60 @@ ObjType TypeOfMake(Action a) {
 // ---------------------------------------------------------------------------
 // ByteArena / HashIndex
 
-const uint8_t* ByteArena::Add(ByteSpan b) {
-  if (b.size() > kBlock / 4) {
-    // Large chunks get their own block (kept before the current one).
-    auto blk = std::make_unique<uint8_t[]>(b.size());
-    std::memcpy(blk.get(), b.data(), b.size());
-    const uint8_t* p = blk.get();
-    if (blocks_.empty()) {
-      blocks_.push_back(std::move(blk));
-      used_ = kBlock;  // no room in it
-    } else {
-      blocks_.insert(blocks_.end() - 1, std::move(blk));
-    }
-    total_ += b.size();
+void ByteArena::Free::operator()(uint8_t* p) const {
+  if (align)
+    ::operator delete (p, std::align_val_t{align});
+  else
+    ::operator delete(p);
+}
+
+ByteArena::Block ByteArena::NewBlock(size_t size) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (size < 2 * kHuge)
+    return Block(static_cast<uint8_t*>(::operator new(size)), Free{0});
+  size = (size + kHuge - 1) & ~(kHuge - 1);
+  auto* p =
+      static_cast<uint8_t*>(::operator new (size, std::align_val_t{kHuge}));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, size, MADV_HUGEPAGE);  // a hint: no effect where THP is off
+#endif
+  return Block(p, Free{kHuge});
+}
+
+uint8_t* ByteArena::Reserve(size_t n) {
+  own_ = nullptr;
+  if (room_ >= n) return tail_;
+  constexpr size_t kMaxBlock = size_t{16} << 20;
+  if (n > next_block_ / 4) {
+    // A large chunk gets a block of its own; the current one stays.
+    blocks_.push_back(NewBlock(n));
+    own_ = blocks_.back().get();
+    return own_;
+  }
+  blocks_.push_back(NewBlock(next_block_));
+  tail_ = blocks_.back().get();
+  room_ = next_block_;
+  next_block_ = std::min(next_block_ * 2, kMaxBlock);
+  return tail_;
+}
+
+const uint8_t* ByteArena::Commit(size_t k) {
+  total_ += k;
+  if (own_) {
+    const uint8_t* p = own_;
+    own_ = nullptr;
     return p;
   }
-  if (kBlock - used_ < b.size()) {
-    blocks_.push_back(std::make_unique<uint8_t[]>(kBlock));
-    used_ = 0;
-  }
-  uint8_t* p = blocks_.back().get() + used_;
-  if (!b.empty()) std::memcpy(p, b.data(), b.size());
-  used_ += b.size();
-  total_ += b.size();
+  const uint8_t* p = tail_;
+  tail_ += k;
+  room_ -= k;
   return p;
+}
+
+const uint8_t* ByteArena::Add(ByteSpan b) {
+  uint8_t* p = Reserve(b.size());
+  if (!b.empty()) std::memcpy(p, b.data(), b.size());
+  return Commit(b.size());
 }
 
 std::optional<uint32_t> HashIndex::Find(

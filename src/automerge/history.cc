@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #ifdef VUDO_HISTORY_PROFILE
-#include <chrono>
+#include <sys/resource.h>
+#include <time.h>
+
 #include <cstdio>
 #endif
 #include <bit>
@@ -1554,12 +1556,24 @@ Status Builder::EncodeAll(Emit& emit) {
 }
 
 #ifdef VUDO_HISTORY_PROFILE
-#define PHASE(name)                                                      \
-  do {                                                                   \
-    auto now = std::chrono::steady_clock::now();                         \
-    fprintf(stderr, "%s %.2f ms\n", name,                                \
-            std::chrono::duration<double, std::milli>(now - t).count()); \
-    t = now;                                                             \
+inline double CpuNow() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+inline long MinorFaults() {
+  rusage u;
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+#define PHASE(name)                                                \
+  do {                                                             \
+    double now = CpuNow();                                         \
+    long f = MinorFaults();                                        \
+    fprintf(stderr, "%s %.2f cpu ms, %ld faults\n", name, now - t, \
+            f - faults);                                           \
+    t = now;                                                       \
+    faults = f;                                                    \
   } while (0)
 #else
 #define PHASE(name)
@@ -1568,7 +1582,8 @@ Status Builder::EncodeAll(Emit& emit) {
 template <typename Emit>
 Status Builder::Run(Emit&& emit) {
 #ifdef VUDO_HISTORY_PROFILE
-  auto t = std::chrono::steady_clock::now();
+  double t = CpuNow();
+  long faults = MinorFaults();
 #endif
   VUDO_TRY(Parse());
   PHASE("parse");
@@ -1624,6 +1639,10 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     return Ok();
   };
   VUDO_TRY(builder.Run(emit));
+#ifdef VUDO_HISTORY_PROFILE
+  double t = CpuNow();
+  long faults = MinorFaults();
+#endif
   // Every check passed: record the history.
   const size_t n = recs.size();
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
@@ -1636,6 +1655,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     if (!index.InsertUnique(recs[i].hash, static_cast<uint32_t>(i), recs))
       return Err(ErrorCode::kCorrupt, "duplicate change");
   }
+  PHASE("index");
   impl.hash_index = std::move(index);
   impl.records = std::move(recs);
   impl.dep_indexes = std::move(dep_indexes);
@@ -1659,6 +1679,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     impl.actor_changes[actor].push_back(static_cast<uint32_t>(i));
     if (c.max_op > impl.max_op) impl.max_op = c.max_op;
   }
+  PHASE("lists");
   return Ok();
 }
 
