@@ -195,6 +195,12 @@ class ElemRuns {
   mutable bool sorted_ = true;
 };
 
+// Asks for transparent huge pages for the 2 MiB-aligned part of [p, p +
+// bytes) before its first write (a hint: no effect where THP is off, on
+// memory already in use, or for less than 4 MiB). Large fresh arrays fault
+// in far faster so.
+void AdviseHugePages(const void* p, size_t bytes);
+
 // Append-only storage of chunk bytes with stable addresses. Blocks are
 // left uninitialised (every byte handed out is written by the caller) and
 // grow with the arena (64 KiB up to 16 MiB); blocks of 4 MiB and more are
@@ -239,6 +245,15 @@ class HashIndex {
                     const std::vector<ChangeRecord>& recs);
   // Makes room for n entries in total.
   void Reserve(size_t n);
+  // Builds an empty index from Entry(recs[i].hash, i) for every record, in
+  // any order (`entries` is clobbered). Slot order rather than record
+  // order: each stretch of the table is written while in cache. False if
+  // two records have the same hash.
+  static uint64_t Entry(const ChangeHash& h, uint32_t index) {
+    return (uint64_t{Prefix(h)} << 32) | index;
+  }
+  bool BuildUnique(std::vector<uint64_t>& entries,
+                   const std::vector<ChangeRecord>& recs);
   // Hints the CPU to load the slot where `h` starts probing (bulk inserts
   // prefetch a few entries ahead).
   void Prefetch(const ChangeHash& h) const {

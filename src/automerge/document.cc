@@ -1,6 +1,7 @@
 #include "automerge/document.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,19 @@ ObjType TypeOfMake(Action a) {
 // ---------------------------------------------------------------------------
 // ByteArena / HashIndex
 
+void AdviseHugePages(const void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < 2 * kHuge) return;
+  uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 void ByteArena::Free::operator()(uint8_t* p) const {
   if (align)
     ::operator delete (p, std::align_val_t{align});
@@ -146,6 +160,8 @@ std::optional<uint32_t> HashIndex::Find(
 
 void HashIndex::Rehash(size_t n) {
   std::vector<uint64_t> old = std::move(slots_);
+  slots_.reserve(n);
+  AdviseHugePages(slots_.data(), n * sizeof(uint64_t));
   slots_.assign(n, kEmpty);
   const size_t mask = n - 1;
   for (uint64_t s : old) {
@@ -177,6 +193,47 @@ bool HashIndex::InsertUnique(const ChangeHash& h, uint32_t index,
   }
   slots_[i] = (uint64_t{prefix} << 32) | index;
   ++count_;
+  return true;
+}
+
+bool HashIndex::BuildUnique(std::vector<uint64_t>& entries,
+                            const std::vector<ChangeRecord>& recs) {
+  const size_t n = entries.size();
+  if (count_ != 0 || n < 4096) {
+    for (uint64_t e : entries) {
+      const uint32_t i = static_cast<uint32_t>(e);
+      if (!InsertUnique(recs[i].hash, i, recs)) return false;
+    }
+    return true;
+  }
+  Reserve(n);
+  const size_t mask = slots_.size() - 1;
+  // Counting sort by the top bits of the home slot: 2^kBits stretches.
+  constexpr int kBits = 10;
+  const int shift = std::bit_width(mask) - kBits;
+  std::vector<uint32_t> start((size_t{1} << kBits) + 1, 0);
+  for (uint64_t e : entries) ++start[((e >> 32) & mask) >> shift];
+  uint32_t sum = 0;
+  for (auto& c : start) {
+    uint32_t x = c;
+    c = sum;
+    sum += x;
+  }
+  std::vector<uint64_t> sorted(n);
+  for (uint64_t e : entries) sorted[start[((e >> 32) & mask) >> shift]++] = e;
+  for (uint64_t e : sorted) {
+    const uint32_t prefix = static_cast<uint32_t>(e >> 32);
+    size_t i = prefix & mask;
+    for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
+      uint64_t s = slots_[i];
+      if (static_cast<uint32_t>(s >> 32) == prefix &&
+          recs[static_cast<uint32_t>(s)].hash ==
+              recs[static_cast<uint32_t>(e)].hash)
+        return false;
+    }
+    slots_[i] = e;
+  }
+  count_ = n;
   return true;
 }
 

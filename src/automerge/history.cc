@@ -13,9 +13,6 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #include "automerge/change.h"
 #include "automerge/columnar.h"
@@ -36,23 +33,10 @@ using namespace doc_columns;
 // ---------------------------------------------------------------------------
 // Large arrays: the rebuild of a 260k-change document writes ~100 MB of
 // fresh memory, and faulting it in 4 KiB pages was a fifth of its time. The
-// big arrays ask for transparent huge pages before their first write (a
-// hint: no effect where THP is off, or on memory already in use).
+// big arrays ask for transparent huge pages before their first write
+// (AdviseHugePages, doc_impl.h).
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
-void AdviseHuge(const void* p, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes < 2 * kHugePage) return;
-  uintptr_t b =
-      (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
+void AdviseHuge(const void* p, size_t bytes) { AdviseHugePages(p, bytes); }
 
 template <typename V>
 void HugeReserve(V& v, size_t n) {
@@ -726,8 +710,14 @@ class Builder {
  public:
   explicit Builder(ByteSpan body) : body_(body) {}
 
-  template <typename Emit>
-  Status Run(Emit&& emit);
+  // Rebuilds every change into `sink`, which provides
+  //   uint8_t* Reserve(size_t n): room for the next chunk (n bytes), valid
+  //     until Emit;
+  //   Status Emit(size_t i, const BuiltChange& c): change i, its chunk in
+  //     the room reserved (an error stops the rebuild);
+  //   const ChangeHash& Hash(size_t i): the hash of an emitted change.
+  template <typename Sink>
+  Status Run(Sink& sink);
 
   const std::vector<Bytes>& actors() const { return actors_; }
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
@@ -741,8 +731,8 @@ class Builder {
   Status DecodeChanges(const Columns& cols);
   Status DecodeOps(const Columns& cols);
   Status GroupSlots();
-  template <typename Emit>
-  Status EncodeAll(Emit& emit);
+  template <typename Sink>
+  Status EncodeAll(Sink& sink);
 
   ByteSpan body_;
   size_t max_items_ = 0;
@@ -1129,6 +1119,40 @@ Status Builder::GroupSlots() {
   return Ok();
 }
 
+// Raw writes into memory sized beforehand (see EncodeAll).
+inline size_t UlebLen(uint64_t v) {
+  return v < 0x80 ? 1 : (static_cast<size_t>(std::bit_width(v)) + 6) / 7;
+}
+inline size_t SlebLen(int64_t v) {
+  // Magnitude bits plus a sign bit.
+  const uint64_t m = static_cast<uint64_t>(v ^ (v >> 63));
+  return (static_cast<size_t>(std::bit_width(m)) + 1 + 6) / 7;
+}
+[[gnu::always_inline]] inline uint8_t* PutUleb(uint8_t* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<uint8_t>(v) | 0x80;
+    v >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+[[gnu::always_inline]] inline uint8_t* PutSleb(uint8_t* p, int64_t v) {
+  for (;;) {
+    uint8_t b = static_cast<uint8_t>(v) & 0x7f;
+    v >>= 7;
+    if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
+      *p++ = b;
+      return p;
+    }
+    *p++ = b | 0x80;
+  }
+}
+[[gnu::always_inline]] inline uint8_t* PutRaw(uint8_t* p, const void* d,
+                                              size_t n) {
+  if (n) std::memcpy(p, d, n);
+  return p + n;
+}
+
 // Column order of a change chunk (spec order).
 enum ChangeCol {
   kCObjActor,
@@ -1154,16 +1178,11 @@ constexpr uint32_t kChangeSpecs[kNumChangeCols] = {
     Spec(7, kGroup),   Spec(7, kActor),     Spec(7, kDelta),
     Spec(9, kBool),    Spec(10, kStringRle)};
 
-// Room kept before a change body for magic, checksum, type and length.
-constexpr size_t kPrefixRoom = 4 + 4 + 1 + 10;
-
-template <typename Emit>
-Status Builder::EncodeAll(Emit& emit) {
+template <typename Sink>
+Status Builder::EncodeAll(Sink& sink) {
   const size_t nops = ops_.size();
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
-  std::vector<ChangeHash> hashes;
-  HugeResize(hashes, nch);
   std::vector<uint64_t> clock(nactors, 0);
   std::vector<uint32_t> stamp(nactors, kNone);
   std::vector<uint32_t> remap(nactors, 0);
@@ -1172,7 +1191,6 @@ Status Builder::EncodeAll(Emit& emit) {
 
   Buf cols[kNumChangeCols];
   Buf one;  // the columns of a one-op change
-  Buf out;
   UintWriter obj_actor, obj_ctr, key_actor, action, vmeta, pred_n, pred_actor;
   DeltaWriter key_ctr, pred_ctr;
   StrWriter key_str, mark;
@@ -1460,69 +1478,83 @@ Status Builder::EncodeAll(Emit& emit) {
     }
 
     // Body: deps, actor, seq, start op, time, message, other actors,
-    // column metadata, column data, extra bytes.
-    out.clear();
-    out.Resize(kPrefixRoom);
+    // column metadata, column data, extra bytes. Its length is known
+    // before it is written, so the chunk is written once, in place.
     if (deps_sorted.size() > 1)
-      std::sort(deps_sorted.begin(), deps_sorted.end(),
-                [&](uint32_t x, uint32_t y) { return hashes[x] < hashes[y]; });
-    out.PutUleb(deps_sorted.size());
-    for (uint32_t d : deps_sorted) out.PutBytes(hashes[d].data(), 32);
-    const Bytes& author = actors_[dc.actor];
-    out.PutUleb(author.size());
-    out.PutBytes(author.data(), author.size());
-    out.PutUleb(dc.seq);
-    out.PutUleb(start_op);
-    out.PutSleb(time_v);
-    out.PutUleb(message.size());
-    const size_t msg_pos = out.size();
-    out.PutBytes(message.data(), message.size());
-    out.PutUleb(others.size());
-    for (uint32_t a : others) {
-      out.PutUleb(actors_[a].size());
-      out.PutBytes(actors_[a].data(), actors_[a].size());
-    }
+      std::sort(
+          deps_sorted.begin(), deps_sorted.end(),
+          [&](uint32_t x, uint32_t y) { return sink.Hash(x) < sink.Hash(y); });
+    uint8_t meta[10 + kNumChangeCols * 20];
+    uint8_t* m = meta;
+    size_t data_len = 0;
     if (single) {
-      out.PutUleb(static_cast<uint64_t>(nlens));
+      m = PutUleb(m, static_cast<uint64_t>(nlens));
       for (int i = 0; i < nlens; ++i) {
-        out.PutUleb(kChangeSpecs[lens[i].col]);
-        out.PutUleb(lens[i].len);
+        m = PutUleb(m, kChangeSpecs[lens[i].col]);
+        m = PutUleb(m, lens[i].len);
       }
-      out.PutBytes(one.data(), one.size());
+      data_len = one.size();
     } else {
       size_t ncols = 0;
       for (const auto& c : cols) ncols += !c.empty();
-      out.PutUleb(ncols);
+      m = PutUleb(m, ncols);
       for (int c = 0; c < kNumChangeCols; ++c) {
         if (cols[c].empty()) continue;
-        out.PutUleb(kChangeSpecs[c]);
-        out.PutUleb(cols[c].size());
+        m = PutUleb(m, kChangeSpecs[c]);
+        m = PutUleb(m, cols[c].size());
+        data_len += cols[c].size();
       }
-      for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     }
-    out.PutBytes(extra_p, extra_len);
+    const Bytes& author = actors_[dc.actor];
+    size_t others_len = UlebLen(others.size());
+    for (uint32_t a : others)
+      others_len += UlebLen(actors_[a].size()) + actors_[a].size();
+    const uint64_t body_len =
+        UlebLen(nd) + 32 * nd + UlebLen(author.size()) + author.size() +
+        UlebLen(dc.seq) + UlebLen(start_op) + SlebLen(time_v) +
+        UlebLen(message.size()) + message.size() + others_len +
+        static_cast<size_t>(m - meta) + data_len + extra_len;
+    const uint64_t chunk_len = 9 + UlebLen(body_len) + body_len;
+    if (chunk_len > UINT32_MAX)
+      return Err(ErrorCode::kOverflow, "change {} of {} bytes", ci, chunk_len);
+    uint8_t* const p = sink.Reserve(chunk_len);
+    uint8_t* w = p;
+    std::memcpy(w, kMagic, 4);
+    w += 8;  // checksum: below
+    *w++ = static_cast<uint8_t>(ChunkType::kChange);
+    w = PutUleb(w, body_len);
+    w = PutUleb(w, nd);
+    for (uint32_t d : deps_sorted) {
+      std::memcpy(w, sink.Hash(d).data(), 32);
+      w += 32;
+    }
+    w = PutUleb(w, author.size());
+    w = PutRaw(w, author.data(), author.size());
+    w = PutUleb(w, dc.seq);
+    w = PutUleb(w, start_op);
+    w = PutSleb(w, time_v);
+    w = PutUleb(w, message.size());
+    const size_t msg_pos = static_cast<size_t>(w - p);
+    w = PutRaw(w, message.data(), message.size());
+    w = PutUleb(w, others.size());
+    for (uint32_t a : others) {
+      w = PutUleb(w, actors_[a].size());
+      w = PutRaw(w, actors_[a].data(), actors_[a].size());
+    }
+    w = PutRaw(w, meta, static_cast<size_t>(m - meta));
+    if (single) {
+      w = PutRaw(w, one.data(), one.size());
+    } else {
+      for (const auto& c : cols) w = PutRaw(w, c.data(), c.size());
+    }
+    w = PutRaw(w, extra_p, extra_len);
+    if (static_cast<uint64_t>(w - p) != chunk_len)
+      return Err(ErrorCode::kInternal, "change {}: chunk length", ci);
 
-    // Prefix: magic, checksum, type, uleb(body length); then the hash of
-    // type || uleb(length) || body, which is contiguous.
-    const size_t body_len = out.size() - kPrefixRoom;
-    const size_t ulen = UlebSize(body_len);
-    const size_t start = kPrefixRoom - (9 + ulen);
-    uint8_t* p = out.data() + start;
-    std::memcpy(p, kMagic, 4);
-    p[8] = static_cast<uint8_t>(ChunkType::kChange);
-    {
-      uint64_t v = body_len;
-      uint8_t* q = p + 9;
-      while (v >= 0x80) {
-        *q++ = static_cast<uint8_t>(v) | 0x80;
-        v >>= 7;
-      }
-      *q = static_cast<uint8_t>(v);
-    }
-    const size_t chunk_len = out.size() - start;
+    // The hash of type || uleb(length) || body; its first 4 bytes are the
+    // checksum.
     ChangeHash h = crypto::Sha256(ByteSpan(p + 8, chunk_len - 8));
     std::memcpy(p + 4, h.data(), 4);
-    hashes[ci] = h;
 
     BuiltChange bc;
     bc.change = &dc;
@@ -1532,9 +1564,9 @@ Status Builder::EncodeAll(Emit& emit) {
     bc.chunk = ByteSpan(p, chunk_len);
     bc.hash = h;
     bc.start_op = start_op;
-    bc.msg_off = static_cast<uint32_t>(msg_pos - start);
+    bc.msg_off = static_cast<uint32_t>(msg_pos);
     bc.deps = deps_sorted;
-    VUDO_TRY(emit(ci, bc));
+    VUDO_TRY(sink.Emit(ci, bc));
   }
 
   time.Finish();
@@ -1547,7 +1579,7 @@ Status Builder::EncodeAll(Emit& emit) {
   // Heads: changes no other change depends on.
   std::vector<ChangeHash> derived;
   for (size_t i = 0; i < nch; ++i)
-    if (!is_dep[i]) derived.push_back(hashes[i]);
+    if (!is_dep[i]) derived.push_back(sink.Hash(i));
   std::sort(derived.begin(), derived.end());
   std::vector<ChangeHash> expected = heads_in_;
   std::sort(expected.begin(), expected.end());
@@ -1579,8 +1611,8 @@ inline long MinorFaults() {
 #define PHASE(name)
 #endif
 
-template <typename Emit>
-Status Builder::Run(Emit&& emit) {
+template <typename Sink>
+Status Builder::Run(Sink& sink) {
 #ifdef VUDO_HISTORY_PROFILE
   double t = CpuNow();
   long faults = MinorFaults();
@@ -1593,7 +1625,7 @@ Status Builder::Run(Emit&& emit) {
   PHASE("ops");
   VUDO_TRY(GroupSlots());
   PHASE("group");
-  Status st = EncodeAll(emit);
+  Status st = EncodeAll(sink);
   PHASE("encode");
   return st;
 }
@@ -1605,60 +1637,70 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     return Err(ErrorCode::kInternal,
                "history rebuild into a non-empty history");
   Builder builder(body);
-  std::vector<ChangeRecord> recs;
-  std::vector<uint32_t> dep_indexes;
-  std::vector<uint32_t> amap;
-  bool first = true;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
-    if (first) {
-      first = false;
-      for (const Bytes& a : builder.actors())
-        amap.push_back(impl.InternActor(a));
-      // Room for changes applied later (growing a vector of 260k records
-      // would copy them all on the first new change).
-      const size_t n = builder.num_changes();
-      recs.reserve(n + n / 8 + 64);
-      AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
-      HugeReserve(dep_indexes, n + n / 8 + 64);
+  // Chunks go straight into the document's arena (what a failed rebuild
+  // leaves there is unreachable and freed with the document); records and
+  // the hash index are built as the changes come.
+  struct Sink {
+    Document::Impl& impl;
+    Builder& builder;
+    std::vector<ChangeRecord> recs;
+    std::vector<uint32_t> dep_indexes;
+    std::vector<uint32_t> amap;
+    std::vector<uint64_t> index_entries;
+
+    uint8_t* Reserve(size_t n) { return impl.arena.Reserve(n); }
+    const ChangeHash& Hash(size_t i) const { return recs[i].hash; }
+    Status Emit(size_t ci, const BuiltChange& bc) {
+      if (ci == 0) {
+        for (const Bytes& a : builder.actors())
+          amap.push_back(impl.InternActor(a));
+        // Room for changes applied later (growing a vector of 260k
+        // records would copy them all on the first new change).
+        const size_t n = builder.num_changes();
+        recs.reserve(n + n / 8 + 64);
+        AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
+        HugeReserve(dep_indexes, n + n / 8 + 64);
+        index_entries.reserve(n);
+      }
+      ChangeRecord& r = recs.emplace_back();
+      r.hash = bc.hash;
+      r.bytes = impl.arena.Commit(bc.chunk.size());
+      r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
+      r.actor = amap[bc.change->actor];
+      r.seq = bc.change->seq;
+      r.start_op = bc.start_op;
+      r.max_op = bc.change->max_op;
+      r.deps_off = static_cast<uint32_t>(dep_indexes.size());
+      r.deps_count = static_cast<uint32_t>(bc.deps.size());
+      dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
+      r.time = bc.time;
+      r.msg_off = bc.msg_off;
+      r.msg_len = bc.msg_len;
+      r.extra_len = bc.extra_len;
+      index_entries.push_back(
+          HashIndex::Entry(bc.hash, static_cast<uint32_t>(ci)));
+      return Ok();
     }
-    ChangeRecord& r = recs.emplace_back();
-    r.hash = bc.hash;
-    r.bytes = impl.arena.Add(bc.chunk);
-    r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
-    r.actor = amap[bc.change->actor];
-    r.seq = bc.change->seq;
-    r.start_op = bc.start_op;
-    r.max_op = bc.change->max_op;
-    r.deps_off = static_cast<uint32_t>(dep_indexes.size());
-    r.deps_count = static_cast<uint32_t>(bc.deps.size());
-    dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
-    r.time = bc.time;
-    r.msg_off = bc.msg_off;
-    r.msg_len = bc.msg_len;
-    r.extra_len = bc.extra_len;
-    return Ok();
   };
-  VUDO_TRY(builder.Run(emit));
+  Sink sink{impl, builder, {}, {}, {}, {}};
+  VUDO_TRY(builder.Run(sink));
 #ifdef VUDO_HISTORY_PROFILE
   double t = CpuNow();
   long faults = MinorFaults();
 #endif
-  // Every check passed: record the history.
-  const size_t n = recs.size();
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
-  index.Reserve(n);
-  constexpr size_t kAhead = 16;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) index.Prefetch(recs[i + kAhead].hash);
-    if (!index.InsertUnique(recs[i].hash, static_cast<uint32_t>(i), recs))
-      return Err(ErrorCode::kCorrupt, "duplicate change");
-  }
+  if (!index.BuildUnique(sink.index_entries, sink.recs))
+    return Err(ErrorCode::kCorrupt, "duplicate change");
   PHASE("index");
+  std::vector<ChangeRecord>& recs = sink.recs;
+  std::vector<uint32_t>& amap = sink.amap;
+  // Every check passed: record the history.
+  const size_t n = recs.size();
   impl.hash_index = std::move(index);
   impl.records = std::move(recs);
-  impl.dep_indexes = std::move(dep_indexes);
+  impl.dep_indexes = std::move(sink.dep_indexes);
   impl.heads.clear();
   // Clock, per-actor lists and max op from the builder's compact change
   // array (24 bytes a change) rather than the records (~100 bytes).
@@ -1683,10 +1725,33 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   return Ok();
 }
 
+namespace {
+
+// A sink keeping each chunk in a scratch buffer until the next one, and
+// every hash.
+template <typename Fn>
+struct ScratchSink {
+  Fn fn;  // Status(const BuiltChange&)
+  std::vector<uint8_t> buf;
+  std::vector<ChangeHash> hashes;
+
+  uint8_t* Reserve(size_t n) {
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+  }
+  const ChangeHash& Hash(size_t i) const { return hashes[i]; }
+  Status Emit(size_t, const BuiltChange& bc) {
+    hashes.push_back(bc.hash);
+    return fn(bc);
+  }
+};
+
+}  // namespace
+
 Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
   Builder builder(body);
   std::vector<Change> unknown;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
+  auto fn = [&](const BuiltChange& bc) -> Status {
     if (impl.hash_index.Find(bc.hash, impl.records)) return Ok();
     // The body follows magic, checksum, type and uleb(length).
     ByteReader r(bc.chunk.subspan(9));
@@ -1696,7 +1761,8 @@ Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
     unknown.push_back(std::move(ch));
     return Ok();
   };
-  VUDO_TRY(builder.Run(emit));
+  ScratchSink<decltype(fn)> sink{fn, {}, {}};
+  VUDO_TRY(builder.Run(sink));
   // The whole chunk checked out (heads included): apply what is new.
   for (auto& ch : unknown) VUDO_TRY(impl.ApplyOrQueue(std::move(ch)));
   return Ok();
@@ -1705,11 +1771,12 @@ Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
 Result<std::vector<Bytes>> RebuildChangeChunks(ByteSpan body) {
   Builder builder(body);
   std::vector<Bytes> out;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
+  auto fn = [&](const BuiltChange& bc) -> Status {
     out.push_back(ToBytes(bc.chunk));
     return Ok();
   };
-  VUDO_TRY(builder.Run(emit));
+  ScratchSink<decltype(fn)> sink{fn, {}, {}};
+  VUDO_TRY(builder.Run(sink));
   return out;
 }
 
