@@ -426,6 +426,13 @@ class Buf {
     if (n > size_) Ensure(n - size_);
     size_ = n;
   }
+  // Raw writing: room for n more bytes at the returned address; SetEnd(w)
+  // then makes w the end of the data.
+  uint8_t* Reserve(size_t n) {
+    Ensure(n);
+    return p_ + size_;
+  }
+  void SetEnd(uint8_t* w) { size_ = static_cast<size_t>(w - p_); }
 
  private:
   void Grow(size_t n) {
@@ -1178,6 +1185,34 @@ constexpr uint32_t kChangeSpecs[kNumChangeCols] = {
     Spec(7, kGroup),   Spec(7, kActor),     Spec(7, kDelta),
     Spec(9, kBool),    Spec(10, kStringRle)};
 
+// Where a change's columns are, in its buffer.
+struct ColLen {
+  uint32_t col;
+  uint32_t len;
+};
+
+// Writes the columns of a one-op change (one value or null each) into
+// memory sized beforehand, noting each column's length. (Methods forced
+// inline: GCC leaves lambdas in a function as large as EncodeAll as calls,
+// which cost more than the writes.)
+struct OneOpWriter {
+  uint8_t* w;
+  uint8_t* col_start;
+  ColLen* lens;
+  int nlens;
+  [[gnu::always_inline]] void Close(int c) {
+    lens[nlens++] = {static_cast<uint32_t>(c),
+                     static_cast<uint32_t>(w - col_start)};
+    col_start = w;
+  }
+  // A literal run of one uint.
+  [[gnu::always_inline]] void Lit1u(int c, uint64_t v) {
+    *w++ = 0x7f;
+    w = PutUleb(w, v);
+    Close(c);
+  }
+};
+
 template <typename Sink>
 Status Builder::EncodeAll(Sink& sink) {
   const size_t nops = ops_.size();
@@ -1311,37 +1346,30 @@ Status Builder::EncodeAll(Sink& sink) {
       auto [pb, pe] = preds_of(b);
       return pe - pb <= 1;
     }();
-    struct ColLen {
-      uint32_t col;
-      uint32_t len;
-    };
     ColLen lens[kNumChangeCols];
     int nlens = 0;
     if (single) {
       bool del;
       const HOp& src = slot_src(b, &del);
+      const std::string_view key =
+          src.key != kNone ? keys_[src.key] : std::string_view();
+      const std::string_view mname =
+          !del && src.mark != kNone ? marks_[src.mark] : std::string_view();
+      const size_t vlen = del ? 0 : static_cast<size_t>(src.val_meta >> 4);
+      // At most 11 bytes a column besides the key, value and mark bytes.
       one.clear();
-      size_t mark_pos = 0;
-      auto close = [&](int c) {
-        lens[nlens++] = {static_cast<uint32_t>(c),
-                         static_cast<uint32_t>(one.size() - mark_pos)};
-        mark_pos = one.size();
-      };
-      auto lit1u = [&](int c, uint64_t v) {
-        one.Put(0x7f);
-        one.PutUleb(v);
-        close(c);
-      };
+      uint8_t* const base =
+          one.Reserve(kNumChangeCols * 11 + key.size() + vlen + mname.size());
+      OneOpWriter o{base, base, lens, 0};
       if (src.obj_ctr != 0) {
-        lit1u(kCObjActor, remap[src.obj_actor]);
-        lit1u(kCObjCtr, src.obj_ctr);
+        o.Lit1u(kCObjActor, remap[src.obj_actor]);
+        o.Lit1u(kCObjCtr, src.obj_ctr);
       }
       if (src.key != kNone) {
-        std::string_view k = keys_[src.key];
-        one.Put(0x7f);
-        one.PutUleb(k.size());
-        one.PutBytes(k.data(), k.size());
-        close(kCKeyStr);
+        *o.w++ = 0x7f;
+        o.w = PutUleb(o.w, key.size());
+        o.w = PutRaw(o.w, key.data(), key.size());
+        o.Close(kCKeyStr);
       } else {
         uint64_t ectr = src.elem_ctr;
         uint32_t eactor = src.elem_actor;
@@ -1349,48 +1377,49 @@ Status Builder::EncodeAll(Sink& sink) {
           ectr = src.id_ctr;
           eactor = src.id_actor;
         }
-        if (ectr != 0) lit1u(kCKeyActor, remap[eactor]);
-        one.Put(0x7f);
-        one.PutSleb(static_cast<int64_t>(ectr));
-        close(kCKeyCtr);
+        if (ectr != 0) o.Lit1u(kCKeyActor, remap[eactor]);
+        *o.w++ = 0x7f;
+        o.w = PutSleb(o.w, static_cast<int64_t>(ectr));
+        o.Close(kCKeyCtr);
       }
-      if (!del && src.insert) one.Put(0);
-      one.Put(1);
-      close(kCInsert);
+      if (!del && src.insert) *o.w++ = 0;
+      *o.w++ = 1;
+      o.Close(kCInsert);
       if (del) {
-        lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
-        lit1u(kCValMeta, 0);
+        o.Lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
+        o.Lit1u(kCValMeta, 0);
       } else {
-        lit1u(kCAction, src.action);
-        lit1u(kCValMeta, src.val_meta);
-        if (src.val_meta >> 4) {
-          one.PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
-          close(kCValRaw);
+        o.Lit1u(kCAction, src.action);
+        o.Lit1u(kCValMeta, src.val_meta);
+        if (vlen) {
+          o.w = PutRaw(o.w, raw_.data() + src.val_off, vlen);
+          o.Close(kCValRaw);
         }
       }
       auto [pb, pe] = preds_of(b);
-      lit1u(kCPredN, pe - pb);
+      o.Lit1u(kCPredN, pe - pb);
       if (pe > pb) {
         const HOp& pred = ops_[succ_owner_[order_[pb] - nops]];
-        lit1u(kCPredActor, remap[pred.id_actor]);
-        one.Put(0x7f);
-        one.PutSleb(static_cast<int64_t>(pred.id_ctr));
-        close(kCPredCtr);
+        o.Lit1u(kCPredActor, remap[pred.id_actor]);
+        *o.w++ = 0x7f;
+        o.w = PutSleb(o.w, static_cast<int64_t>(pred.id_ctr));
+        o.Close(kCPredCtr);
       }
       if (!del) {
         if (src.expand) {
-          one.Put(0);
-          one.Put(1);
-          close(kCExpand);
+          *o.w++ = 0;
+          *o.w++ = 1;
+          o.Close(kCExpand);
         }
         if (src.mark != kNone) {
-          std::string_view m = marks_[src.mark];
-          one.Put(0x7f);
-          one.PutUleb(m.size());
-          one.PutBytes(m.data(), m.size());
-          close(kCMark);
+          *o.w++ = 0x7f;
+          o.w = PutUleb(o.w, mname.size());
+          o.w = PutRaw(o.w, mname.data(), mname.size());
+          o.Close(kCMark);
         }
       }
+      nlens = o.nlens;
+      one.SetEnd(o.w);
     } else {
       for (auto& c : cols) c.clear();
       obj_actor.Reset(&cols[kCObjActor]);
