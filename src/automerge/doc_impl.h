@@ -124,22 +124,33 @@ struct Obj {
   }
 };
 
-// One applied change.
+// One applied change: 80 bytes (a rebuilt history holds one per change,
+// written in one go). The chunk's length, message and extra bytes are read
+// back from the chunk when asked for (chunk(), tail()).
 struct ChangeRecord {
   ChangeHash hash;
-  const uint8_t* bytes = nullptr;  // type-1 chunk in the arena
-  uint32_t bytes_len = 0;
-  uint32_t actor = 0;  // doc actor index
+  const uint8_t* bytes = nullptr;  // canonical type-1 chunk in the arena
   uint64_t seq = 0;
   uint64_t start_op = 0;
-  uint64_t max_op = 0;
+  int64_t time = 0;
+  uint32_t actor = 0;     // doc actor index
   uint32_t deps_off = 0;  // into Impl::dep_indexes
   uint32_t deps_count = 0;
-  int64_t time = 0;
-  uint32_t msg_off = 0;  // message bytes within the chunk
-  uint32_t msg_len = 0;
-  uint32_t extra_len = 0;  // extra bytes = the last extra_len chunk bytes
+  // Ops in the change: < 2^31, as an applied change holds its ops in
+  // memory (and ApplyDecoded checks) and a rebuild checks the total.
+  uint32_t num_ops : 31 = 0;
+  uint32_t has_tail : 1 = 0;  // a message or extra bytes
+
+  uint64_t max_op() const { return start_op + num_ops - 1; }
+  // The chunk: magic, checksum, type, uleb(length), body.
+  ByteSpan chunk() const;
+  struct Tail {
+    std::string_view message;
+    ByteSpan extra;  // the bytes after the columns
+  };
+  Tail tail() const;
 };
+static_assert(sizeof(ChangeRecord) == 80);
 
 // Open-addressing table OpId -> element (the key is read from the element).
 class ElemIndex {

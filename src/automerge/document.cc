@@ -75,6 +75,57 @@ ObjType TypeOfMake(Action a) {
 // ---------------------------------------------------------------------------
 // ByteArena / HashIndex
 
+ByteSpan ChangeRecord::chunk() const {
+  // The arena holds chunks this code wrote or re-encoded: the length is a
+  // valid uleb after magic, checksum and type.
+  uint64_t len = 0;
+  size_t i = 9;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const uint8_t b = bytes[i++];
+    len |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) break;
+  }
+  return ByteSpan(bytes, i + len);
+}
+
+ChangeRecord::Tail ChangeRecord::tail() const {
+  Tail t;
+  if (!has_tail) return t;
+  ByteReader r(chunk().subspan(9));
+  if (!ReadUleb(r)) return t;
+  auto skip_sized = [&](uint64_t unit) -> bool {
+    auto n = ReadUleb(r);
+    return n && *n <= r.remaining() / unit && r.Skip(*n * unit).has_value();
+  };
+  // Deps, actor, seq, start op, time, message.
+  if (!skip_sized(32) || !skip_sized(1) || !ReadUleb(r) || !ReadUleb(r) ||
+      !ReadSleb(r))
+    return t;
+  auto mlen = ReadUleb(r);
+  if (!mlen || *mlen > r.remaining()) return t;
+  ByteSpan msg = *r.ReadSpan(*mlen);
+  t.message =
+      std::string_view(reinterpret_cast<const char*>(msg.data()), msg.size());
+  // Other actors, column metadata and data; the rest is the extra bytes.
+  auto nother = ReadUleb(r);
+  if (!nother) return t;
+  for (uint64_t i = 0; i < *nother; ++i)
+    if (!skip_sized(1)) return t;
+  auto ncols = ReadUleb(r);
+  if (!ncols) return t;
+  uint64_t data = 0;
+  for (uint64_t i = 0; i < *ncols; ++i) {
+    auto spec = ReadUleb(r);
+    auto len = spec ? ReadUleb(r) : spec;
+    if (!len) return t;
+    data += *len;
+    if (data > r.remaining()) return t;
+  }
+  if (!r.Skip(data)) return t;
+  t.extra = r.rest();
+  return t;
+}
+
 void AdviseHugePages(const void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr size_t kHuge = size_t{2} << 20;
@@ -883,28 +934,13 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   ChangeRecord r;
   r.hash = ch.hash;
   r.bytes = arena.Add(chunk);
-  r.bytes_len = static_cast<uint32_t>(chunk.size());
   r.actor = actor;
   r.seq = ch.seq;
   r.start_op = ch.start_op;
-  r.max_op = max_op_of_change;
+  r.num_ops = static_cast<uint32_t>(max_op_of_change + 1 - ch.start_op);
   r.deps_off = static_cast<uint32_t>(dep_indexes.size());
   r.time = ch.time;
-  r.msg_len = static_cast<uint32_t>(ch.message.size());
-  r.extra_len = static_cast<uint32_t>(ch.extra.size());
-  {
-    // Where the message sits: after magic, checksum, type, uleb(len), deps,
-    // actor, seq, start op and time, then its uleb length.
-    ByteReader hr(chunk.subspan(std::min<size_t>(9, chunk.size())));
-    bool ok = ReadUleb(hr).has_value();
-    auto nd = ok ? ReadUleb(hr) : Result<uint64_t>(0);
-    ok = ok && nd && hr.Skip(*nd * 32).has_value();
-    auto al = ok ? ReadUleb(hr) : Result<uint64_t>(0);
-    ok = ok && al && hr.Skip(*al).has_value() && ReadUleb(hr) && ReadUleb(hr) &&
-         ReadSleb(hr) && ReadUleb(hr);
-    r.msg_off = ok ? static_cast<uint32_t>(9 + hr.position()) : 0;
-    if (!ok) r.msg_len = 0;
-  }
+  r.has_tail = !ch.message.empty() || !ch.extra.empty();
   uint32_t idx = static_cast<uint32_t>(records.size());
   for (const auto& d : ch.deps) {
     auto di = hash_index.Find(d, records);
@@ -919,7 +955,7 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   heads.push_back(idx);
   if (clock[actor] < ch.seq) clock[actor] = ch.seq;
   actor_changes[actor].push_back(idx);
-  if (r.max_op > max_op) max_op = r.max_op;
+  if (r.max_op() > max_op) max_op = r.max_op();
 }
 
 Status Document::Impl::ApplyDecoded(Change&& ch) {
@@ -933,6 +969,8 @@ Status Document::Impl::ApplyDecoded(Change&& ch) {
                ch.seq, HexEncode(ch.actor));
   if (ch.start_op + ch.ops.size() < ch.start_op)
     return Err(ErrorCode::kOverflow, "op counter overflow");
+  if (ch.ops.size() >= (size_t{1} << 31))  // (ChangeRecord::num_ops)
+    return Err(ErrorCode::kOverflow, "{} ops in one change", ch.ops.size());
   for (auto& op : ch.ops) {
     if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
     if (!op.key_is_str && op.elem.counter != 0)
@@ -1333,7 +1371,7 @@ std::unique_ptr<Document::Impl> Replay(const Document::Impl& src,
   for (size_t i = 0; i < src.records.size(); ++i) {
     if (keep && !(*keep)[i]) continue;
     const ChangeRecord& r = src.records[i];
-    auto full = DecodeChange(ByteSpan(r.bytes, r.bytes_len));
+    auto full = DecodeChange(r.chunk());
     if (full) (void)out->ApplyDecoded(std::move(*full));
   }
   return out;
@@ -1534,8 +1572,7 @@ const ChangeHash& Document::ChangeHashAt(size_t index) const {
 
 ByteSpan Document::ChangeBytesAt(size_t index) const {
   (void)impl_->EnsureHistory();
-  const ChangeRecord& r = impl_->records[index];
-  return ByteSpan(r.bytes, r.bytes_len);
+  return impl_->records[index].chunk();
 }
 
 std::vector<ChangeHash> Document::ChangeDepsAt(size_t index) const {
@@ -1561,10 +1598,9 @@ Document::ChangeMeta Document::ChangeMetaAt(size_t index) const {
   m.actor = impl_->actors[r.actor];
   m.seq = r.seq;
   m.start_op = r.start_op;
-  m.max_op = r.max_op;
+  m.max_op = r.max_op();
   m.time = r.time;
-  m.message = std::string(reinterpret_cast<const char*>(r.bytes) + r.msg_off,
-                          r.msg_len);
+  m.message = std::string(r.tail().message);
   return m;
 }
 

@@ -1627,14 +1627,21 @@ inline long MinorFaults() {
   getrusage(RUSAGE_THREAD, &u);
   return u.ru_minflt;
 }
-#define PHASE(name)                                                \
-  do {                                                             \
-    double now = CpuNow();                                         \
-    long f = MinorFaults();                                        \
-    fprintf(stderr, "%s %.2f cpu ms, %ld faults\n", name, now - t, \
-            f - faults);                                           \
-    t = now;                                                       \
-    faults = f;                                                    \
+inline double SysMs() {
+  rusage u;
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_stime.tv_sec * 1e3 + u.ru_stime.tv_usec / 1e3;
+}
+#define PHASE(name)                                                           \
+  do {                                                                        \
+    double now = CpuNow();                                                    \
+    long f = MinorFaults();                                                   \
+    double st = SysMs();                                                      \
+    fprintf(stderr, "%s %.2f cpu ms (sys %.2f), %ld faults\n", name, now - t, \
+            st - sys, f - faults);                                            \
+    t = now;                                                                  \
+    faults = f;                                                               \
+    sys = st;                                                                 \
   } while (0)
 #else
 #define PHASE(name)
@@ -1645,6 +1652,7 @@ Status Builder::Run(Sink& sink) {
 #ifdef VUDO_HISTORY_PROFILE
   double t = CpuNow();
   long faults = MinorFaults();
+  double sys = SysMs();
 #endif
   VUDO_TRY(Parse());
   PHASE("parse");
@@ -1694,18 +1702,16 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       ChangeRecord& r = recs.emplace_back();
       r.hash = bc.hash;
       r.bytes = impl.arena.Commit(bc.chunk.size());
-      r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
-      r.actor = amap[bc.change->actor];
       r.seq = bc.change->seq;
       r.start_op = bc.start_op;
-      r.max_op = bc.change->max_op;
+      r.time = bc.time;
+      r.actor = amap[bc.change->actor];
       r.deps_off = static_cast<uint32_t>(dep_indexes.size());
       r.deps_count = static_cast<uint32_t>(bc.deps.size());
+      // (< 2^31: DecodeOps checks ops + succ entries < 2^31.)
+      r.num_ops = static_cast<uint32_t>(bc.change->max_op + 1 - bc.start_op);
+      r.has_tail = bc.msg_len != 0 || bc.extra_len != 0;
       dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
-      r.time = bc.time;
-      r.msg_off = bc.msg_off;
-      r.msg_len = bc.msg_len;
-      r.extra_len = bc.extra_len;
       index_entries.push_back(
           HashIndex::Entry(bc.hash, static_cast<uint32_t>(ci)));
       return Ok();
@@ -1716,6 +1722,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
 #ifdef VUDO_HISTORY_PROFILE
   double t = CpuNow();
   long faults = MinorFaults();
+  double sys = SysMs();
 #endif
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
