@@ -738,6 +738,9 @@ class Builder {
   Status DecodeChanges(const Columns& cols);
   Status DecodeOps(const Columns& cols);
   Status GroupSlots();
+  [[gnu::always_inline]] bool Group(size_t i, size_t j, uint64_t ctr,
+                                    uint32_t actor);
+  [[gnu::noinline]] void SortPreds(size_t b, size_t e);
   template <typename Sink>
   Status EncodeAll(Sink& sink);
 
@@ -809,10 +812,10 @@ Status Builder::DecodeChanges(const Columns& cols) {
   ColumnError err;
   const size_t nactors = actors_.size();
   // The actor column sets the number of changes.
+  std::vector<uint32_t> actor;
   {
     UintReader rd(cols.Get(kChActor), max_items_, "change actor", &err);
     uint64_t a = 0;
-    std::vector<uint32_t> actor;
     while (!rd.Done()) {
       if (!rd.Next(a) || a >= nactors) {
         VUDO_TRY(err.Report());
@@ -822,14 +825,16 @@ Status Builder::DecodeChanges(const Columns& cols) {
       actor.push_back(static_cast<uint32_t>(a));
     }
     VUDO_TRY(err.Report());
-    HugeResize(changes_, actor.size());
-    for (size_t i = 0; i < actor.size(); ++i) changes_[i].actor = actor[i];
   }
-  const size_t nch = changes_.size();
+  // Each change written once, whole (a big array is slow to touch twice).
+  const size_t nch = actor.size();
+  changes_.clear();
+  HugeReserve(changes_, nch);
   DeltaReader seq(cols.Get(kChSeq), nch, "change seq", &err);
   DeltaReader maxop(cols.Get(kChMaxOp), nch, "change maxOp", &err);
   for (size_t i = 0; i < nch; ++i) {
-    HChange& c = changes_[i];
+    HChange& c = changes_.emplace_back();
+    c.actor = actor[i];
     int64_t s = 0, m = 0;
     bool has_s = seq.Next(s), has_m = maxop.Next(m);
     if (!has_s || s <= 0 || !has_m || m < 0) {
@@ -848,10 +853,10 @@ Status Builder::DecodeOps(const Columns& cols) {
   ColumnError err;
   const uint64_t nactors = actors_.size();
   // The action column sets the number of ops.
+  std::vector<uint8_t> action;
   {
     UintReader rd(cols.Get(kAction), max_items_, "action", &err);
     uint64_t a = 0;
-    std::vector<uint8_t> action;
     while (!rd.Done()) {
       if (!rd.Next(a) || a > 7 || static_cast<Action>(a) == Action::kDel) {
         VUDO_TRY(err.Report());
@@ -860,10 +865,11 @@ Status Builder::DecodeOps(const Columns& cols) {
       action.push_back(static_cast<uint8_t>(a));
     }
     VUDO_TRY(err.Report());
-    HugeResize(ops_, action.size());
-    for (size_t i = 0; i < action.size(); ++i) ops_[i].action = action[i];
   }
-  const size_t nops = ops_.size();
+  // Each op is built locally and written once, whole.
+  const size_t nops = action.size();
+  ops_.clear();
+  HugeReserve(ops_, nops);
   UintReader oa(cols.Get(kObjActor), nops, "object actor", &err);
   UintReader oc(cols.Get(kObjCtr), nops, "object counter", &err);
   UintReader ka(cols.Get(kKeyActor), nops, "key actor", &err);
@@ -884,7 +890,8 @@ Status Builder::DecodeOps(const Columns& cols) {
   uint64_t total_succ = 0;
   std::string_view last_key, last_mark;
   for (size_t i = 0; i < nops; ++i) {
-    HOp& op = ops_[i];
+    HOp op;
+    op.action = action[i];
     int64_t id = 0;
     if (!ic.Next(id) || id <= 0)
       return Err(ErrorCode::kCorrupt, "op {}: bad id", i);
@@ -955,6 +962,7 @@ Status Builder::DecodeOps(const Columns& cols) {
       op.mark = static_cast<uint32_t>(marks_.size() - 1);
     }
     if (err.failed()) return err.Report();
+    ops_.push_back(op);
   }
   oa.Finish();
   oc.Finish();
@@ -976,6 +984,43 @@ Status Builder::DecodeOps(const Columns& cols) {
   return Ok();
 }
 
+// order_[i, j) share one id: the real op (if any) comes first (the sorts
+// are stable and ops precede succ entries); a second one is a duplicate.
+inline bool Builder::Group(size_t i, size_t j, uint64_t ctr, uint32_t actor) {
+  slot_begin_.push_back(static_cast<uint32_t>(i));
+  slot_ctr_.push_back(ctr);
+  slot_actor_.push_back(actor);
+  const size_t nops = ops_.size();
+  size_t preds = i;
+  if (order_[i] < nops) {
+    preds = i + 1;
+    if (preds < j && order_[preds] < nops) return false;
+  }
+  if (j - preds > 1) SortPreds(preds, j);
+  return true;
+}
+
+// Sorts the succ entries order_[b, e) into pred order: (counter, actor
+// bytes) of the ops they belong to.
+void Builder::SortPreds(size_t b, size_t e) {
+  const size_t nops = ops_.size();
+  auto pred_less = [&](uint32_t x, uint32_t y) {
+    const HOp& p = ops_[succ_owner_[x - nops]];
+    const HOp& q = ops_[succ_owner_[y - nops]];
+    if (p.id_ctr != q.id_ctr) return p.id_ctr < q.id_ctr;
+    return rank_[p.id_actor] < rank_[q.id_actor];
+  };
+  for (size_t a = b + 1; a < e; ++a) {
+    uint32_t x = order_[a];
+    size_t k = a;
+    while (k > b && pred_less(x, order_[k - 1])) {
+      order_[k] = order_[k - 1];
+      --k;
+    }
+    order_[k] = x;
+  }
+}
+
 Status Builder::GroupSlots() {
   const size_t nops = ops_.size();
   const size_t nsucc = succ_ctr_.size();
@@ -993,35 +1038,6 @@ Status Builder::GroupSlots() {
   HugeReserve(slot_begin_, nops + nsucc / 2 + 1);
   HugeReserve(slot_ctr_, nops + nsucc / 2 + 1);
   HugeReserve(slot_actor_, nops + nsucc / 2 + 1);
-  auto pred_less = [&](uint32_t x, uint32_t y) {
-    const HOp& a = ops_[succ_owner_[x - nops]];
-    const HOp& b = ops_[succ_owner_[y - nops]];
-    if (a.id_ctr != b.id_ctr) return a.id_ctr < b.id_ctr;
-    return rank_[a.id_actor] < rank_[b.id_actor];
-  };
-  // order_[i, j) share one id: the real op (if any) comes first (the sorts
-  // are stable and ops precede succ entries); a second one is a duplicate.
-  auto group = [&](size_t i, size_t j, uint64_t ctr, uint32_t actor) -> bool {
-    slot_begin_.push_back(static_cast<uint32_t>(i));
-    slot_ctr_.push_back(ctr);
-    slot_actor_.push_back(actor);
-    size_t preds = i;
-    if (order_[i] < nops) {
-      preds = i + 1;
-      if (preds < j && order_[preds] < nops) return false;
-    }
-    // Preds in (counter, actor bytes) order.
-    for (size_t a = preds + 1; a < j; ++a) {
-      uint32_t e = order_[a];
-      size_t b = a;
-      while (b > preds && pred_less(e, order_[b - 1])) {
-        order_[b] = order_[b - 1];
-        --b;
-      }
-      order_[b] = e;
-    }
-    return true;
-  };
   if (cbits + abits <= 32) {
     // Id (actor, counter) in the high half, entry index in the low half.
     std::vector<uint64_t> v;
@@ -1054,7 +1070,7 @@ Status Builder::GroupSlots() {
       const uint64_t id = v[i] >> 32;
       size_t j = i + 1;
       while (j < n && (v[j] >> 32) == id) ++j;
-      if (!group(i, j, id & mask, static_cast<uint32_t>(id >> cbits)))
+      if (!Group(i, j, id & mask, static_cast<uint32_t>(id >> cbits)))
         return Err(ErrorCode::kCorrupt, "duplicate op id");
       i = j;
     }
@@ -1074,7 +1090,7 @@ Status Builder::GroupSlots() {
     for (size_t i = 0; i < n;) {
       size_t j = i + 1;
       while (j < n && v[j].key == v[i].key && v[j].pad == v[i].pad) ++j;
-      if (!group(i, j, v[i].key, v[i].pad))
+      if (!Group(i, j, v[i].key, v[i].pad))
         return Err(ErrorCode::kCorrupt, "duplicate op id");
       i = j;
     }
