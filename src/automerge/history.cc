@@ -752,8 +752,13 @@ class Builder {
   std::optional<Columns> ccols_, ocols_;
 
   std::vector<HChange> changes_;
+  std::vector<uint32_t> change_actor_;  // changes_[i].actor, compact
   std::vector<bool> is_dep_;
   std::vector<HOp> ops_;
+  // Op ids, compact: actor << 32 | counter (low 32 bits), and the largest
+  // counter (GroupSlots reads these rather than the 56-byte ops).
+  std::vector<uint64_t> op_ids_;
+  uint64_t max_id_ctr_ = 0;
   std::vector<std::string_view> keys_;
   std::vector<std::string_view> marks_;
   std::vector<uint64_t> succ_ctr_;
@@ -812,7 +817,8 @@ Status Builder::DecodeChanges(const Columns& cols) {
   ColumnError err;
   const size_t nactors = actors_.size();
   // The actor column sets the number of changes.
-  std::vector<uint32_t> actor;
+  std::vector<uint32_t>& actor = change_actor_;
+  actor.clear();
   {
     UintReader rd(cols.Get(kChActor), max_items_, "change actor", &err);
     uint64_t a = 0;
@@ -870,6 +876,9 @@ Status Builder::DecodeOps(const Columns& cols) {
   const size_t nops = action.size();
   ops_.clear();
   HugeReserve(ops_, nops);
+  op_ids_.clear();
+  HugeReserve(op_ids_, nops);
+  max_id_ctr_ = 0;
   UintReader oa(cols.Get(kObjActor), nops, "object actor", &err);
   UintReader oc(cols.Get(kObjCtr), nops, "object counter", &err);
   UintReader ka(cols.Get(kKeyActor), nops, "key actor", &err);
@@ -963,6 +972,8 @@ Status Builder::DecodeOps(const Columns& cols) {
     }
     if (err.failed()) return err.Report();
     ops_.push_back(op);
+    op_ids_.push_back((uint64_t{op.id_actor} << 32) | (op.id_ctr & UINT32_MAX));
+    max_id_ctr_ = std::max(max_id_ctr_, op.id_ctr);
   }
   oa.Finish();
   oc.Finish();
@@ -1024,8 +1035,7 @@ void Builder::SortPreds(size_t b, size_t e) {
 Status Builder::GroupSlots() {
   const size_t nops = ops_.size();
   const size_t nsucc = succ_ctr_.size();
-  uint64_t max_ctr = 1;
-  for (const HOp& op : ops_) max_ctr = std::max(max_ctr, op.id_ctr);
+  uint64_t max_ctr = std::max<uint64_t>(1, max_id_ctr_);
   for (uint64_t c : succ_ctr_) max_ctr = std::max(max_ctr, c);
   const int cbits = std::bit_width(max_ctr);
   const int abits = std::bit_width(
@@ -1042,9 +1052,11 @@ Status Builder::GroupSlots() {
     // Id (actor, counter) in the high half, entry index in the low half.
     std::vector<uint64_t> v;
     HugeResize(v, n);
-    for (size_t i = 0; i < nops; ++i)
-      v[i] =
-          (((uint64_t{ops_[i].id_actor} << cbits) | ops_[i].id_ctr) << 32) | i;
+    // (Counters < 2^32 here: op_ids_ holds them whole.)
+    for (size_t i = 0; i < nops; ++i) {
+      const uint64_t id = op_ids_[i];
+      v[i] = ((((id >> 32) << cbits) | (id & UINT32_MAX)) << 32) | i;
+    }
     for (size_t k = 0; k < nsucc; ++k)
       v[nops + k] =
           (((uint64_t{succ_actor_[k]} << cbits) | succ_ctr_[k]) << 32) |
@@ -1103,13 +1115,13 @@ Status Builder::GroupSlots() {
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
   std::vector<uint32_t> per_actor(nactors + 1, 0);
-  for (const HChange& c : changes_) ++per_actor[c.actor + 1];
+  for (uint32_t a : change_actor_) ++per_actor[a + 1];
   for (size_t a = 0; a < nactors; ++a) per_actor[a + 1] += per_actor[a];
   std::vector<uint32_t> by_actor;
   HugeResize(by_actor, nch);
   {
     std::vector<uint32_t> fill(per_actor.begin(), per_actor.end() - 1);
-    for (uint32_t i = 0; i < nch; ++i) by_actor[fill[changes_[i].actor]++] = i;
+    for (uint32_t i = 0; i < nch; ++i) by_actor[fill[change_actor_[i]]++] = i;
   }
   change_slot_.clear();
   HugeResize(change_slot_, 2 * nch);
