@@ -1213,6 +1213,21 @@ constexpr uint32_t kChangeSpecs[kNumChangeCols] = {
     Spec(7, kGroup),   Spec(7, kActor),     Spec(7, kDelta),
     Spec(9, kBool),    Spec(10, kStringRle)};
 
+// Collects the actors a change's ops name besides its author, once each
+// (stamp[a] holds the last change that noted a). Forced inline, as
+// OneOpWriter below.
+struct ActorNote {
+  uint32_t author;
+  uint32_t change;
+  uint32_t* stamp;
+  std::vector<uint32_t>* others;
+  [[gnu::always_inline]] void operator()(uint32_t a) {
+    if (a == author || stamp[a] == change) return;
+    stamp[a] = change;
+    others->push_back(a);
+  }
+};
+
 // Where a change's columns are, in its buffer.
 struct ColLen {
   uint32_t col;
@@ -1338,11 +1353,7 @@ Status Builder::EncodeAll(Sink& sink) {
     // Actor table: the author, then the other actors the ops use, by bytes.
     others.clear();
     const uint32_t ci32 = static_cast<uint32_t>(ci);
-    auto note = [&](uint32_t a) {
-      if (a == dc.actor || stamp[a] == ci32) return;
-      stamp[a] = ci32;
-      others.push_back(a);
-    };
+    ActorNote note{dc.actor, ci32, stamp.data(), &others};
     for (size_t s = b; s < e; ++s) {
       if (slot_ctr(s) != start_op + (s - b))
         return Err(ErrorCode::kCorrupt, "change {}: op counters not contiguous",
