@@ -730,6 +730,8 @@ class Builder {
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
   size_t num_changes() const { return changes_.size(); }
   const std::vector<HChange>& changes() const { return changes_; }
+  // The actor of each change (chunk actor indexes).
+  const std::vector<uint32_t>& change_actors() const { return change_actor_; }
   // After Run: true if change i is a dep of another (not a head).
   bool is_dep(size_t i) const { return is_dep_[i]; }
 
@@ -1723,6 +1725,10 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     std::vector<uint32_t> dep_indexes;
     std::vector<uint32_t> amap;
     std::vector<uint64_t> index_entries;
+    // Per doc actor: its changes in order, and its last seq.
+    std::vector<std::vector<uint32_t>> lists;
+    std::vector<uint64_t> clock;
+    uint64_t max_op = 0;
 
     uint8_t* Reserve(size_t n) { return impl.arena.Reserve(n); }
     const ChangeHash& Hash(size_t i) const { return recs[i].hash; }
@@ -1737,6 +1743,12 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
         AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
         HugeReserve(dep_indexes, n + n / 8 + 64);
         index_entries.reserve(n);
+        lists.resize(impl.actors.size());
+        clock.assign(impl.actors.size(), 0);
+        std::vector<size_t> per_actor(amap.size(), 0);
+        for (uint32_t a : builder.change_actors()) ++per_actor[a];
+        for (size_t a = 0; a < amap.size(); ++a)
+          lists[amap[a]].reserve(lists[amap[a]].size() + per_actor[a]);
       }
       ChangeRecord& r = recs.emplace_back();
       r.hash = bc.hash;
@@ -1750,7 +1762,10 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       // (< 2^31: DecodeOps checks ops + succ entries < 2^31.)
       r.num_ops = static_cast<uint32_t>(bc.change->max_op + 1 - bc.start_op);
       r.has_tail = bc.msg_len != 0 || bc.extra_len != 0;
-      dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
+      for (uint32_t d : bc.deps) dep_indexes.push_back(d);
+      lists[r.actor].push_back(static_cast<uint32_t>(ci));
+      clock[r.actor] = std::max(clock[r.actor], r.seq);
+      max_op = std::max(max_op, bc.change->max_op);
       index_entries.push_back(
           HashIndex::Entry(bc.hash, static_cast<uint32_t>(ci)));
       return Ok();
@@ -1770,32 +1785,24 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     return Err(ErrorCode::kCorrupt, "duplicate change");
   PHASE("index");
   std::vector<ChangeRecord>& recs = sink.recs;
-  std::vector<uint32_t>& amap = sink.amap;
   // Every check passed: record the history.
   const size_t n = recs.size();
   impl.hash_index = std::move(index);
   impl.records = std::move(recs);
   impl.dep_indexes = std::move(sink.dep_indexes);
   impl.heads.clear();
-  // Clock, per-actor lists and max op from the builder's compact change
-  // array (24 bytes a change) rather than the records (~100 bytes).
-  const std::vector<HChange>& chs = builder.changes();
-  {
-    std::vector<size_t> per_actor(amap.size(), 0);
-    for (const HChange& c : chs) ++per_actor[c.actor];
-    for (size_t a = 0; a < per_actor.size(); ++a) {
-      auto& list = impl.actor_changes[amap[a]];
-      list.reserve(list.size() + per_actor[a]);
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const HChange& c = chs[i];
-    const uint32_t actor = amap[c.actor];
+  for (size_t i = 0; i < n; ++i)
     if (!builder.is_dep(i)) impl.heads.push_back(static_cast<uint32_t>(i));
-    if (impl.clock[actor] < c.seq) impl.clock[actor] = c.seq;
-    impl.actor_changes[actor].push_back(static_cast<uint32_t>(i));
-    if (c.max_op > impl.max_op) impl.max_op = c.max_op;
+  for (size_t a = 0; a < sink.lists.size(); ++a) {
+    if (sink.lists[a].empty()) continue;
+    auto& list = impl.actor_changes[a];
+    if (list.empty())
+      list.swap(sink.lists[a]);
+    else
+      list.insert(list.end(), sink.lists[a].begin(), sink.lists[a].end());
+    impl.clock[a] = std::max(impl.clock[a], sink.clock[a]);
   }
+  impl.max_op = std::max(impl.max_op, sink.max_op);
   PHASE("lists");
   return Ok();
 }
