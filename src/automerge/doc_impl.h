@@ -256,15 +256,35 @@ class HashIndex {
                     const std::vector<ChangeRecord>& recs);
   // Makes room for n entries in total.
   void Reserve(size_t n);
-  // Builds an empty index from Entry(recs[i].hash, i) for every record, in
-  // any order (`entries` is clobbered). Slot order rather than record
-  // order: each stretch of the table is written while in cache. False if
-  // two records have the same hash.
-  static uint64_t Entry(const ChangeHash& h, uint32_t index) {
-    return (uint64_t{Prefix(h)} << 32) | index;
-  }
-  bool BuildUnique(std::vector<uint64_t>& entries,
-                   const std::vector<ChangeRecord>& recs);
+  // Bulk build of an empty index: entries are bucketed by home slot as
+  // they are added (Bulk::Add, any order), then BuildUnique inserts them
+  // stretch by stretch of the table, each written while in cache (in
+  // record order every insert was a cache miss). BuildUnique returns false
+  // if two records have the same hash.
+  class Bulk {
+   public:
+    explicit Bulk(size_t n);  // n: the entries to come (a bound is fine)
+    void Add(const ChangeHash& h, uint32_t index) {
+      const uint64_t e = (uint64_t{Prefix(h)} << 32) | index;
+      const size_t b = (Prefix(h) & mask_) >> shift_;
+      if (fill_[b] < cap_)
+        buckets_[b * cap_ + fill_[b]++] = e;
+      else
+        spill_.push_back(e);  // (a bucket far fuller than the mean)
+    }
+
+   private:
+    friend class HashIndex;
+    static constexpr int kBits = 10;  // 2^kBits buckets
+    size_t slots_ = 0;
+    size_t mask_ = 0;
+    int shift_ = 0;
+    size_t cap_ = 0;
+    std::unique_ptr<uint64_t[]> buckets_;  // uninitialised until Add
+    std::vector<uint32_t> fill_;
+    std::vector<uint64_t> spill_;
+  };
+  bool BuildUnique(Bulk& bulk, const std::vector<ChangeRecord>& recs);
   // Hints the CPU to load the slot where `h` starts probing (bulk inserts
   // prefetch a few entries ahead).
   void Prefetch(const ChangeHash& h) const {
@@ -279,7 +299,9 @@ class HashIndex {
     std::memcpy(&v, h.data(), 4);
     return v;
   }
+  static size_t SlotsFor(size_t n);
   void Rehash(size_t slots);
+  bool InsertEntryUnique(uint64_t e, const std::vector<ChangeRecord>& recs);
   std::vector<uint64_t> slots_;  // prefix << 32 | index, or kEmpty
   size_t count_ = 0;
 };

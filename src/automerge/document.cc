@@ -224,8 +224,7 @@ void HashIndex::Rehash(size_t n) {
 }
 
 void HashIndex::Reserve(size_t n) {
-  size_t want = 64;
-  while (want < 2 * n) want *= 2;
+  const size_t want = SlotsFor(n);
   if (want > slots_.size()) Rehash(want);
 }
 
@@ -247,44 +246,70 @@ bool HashIndex::InsertUnique(const ChangeHash& h, uint32_t index,
   return true;
 }
 
-bool HashIndex::BuildUnique(std::vector<uint64_t>& entries,
-                            const std::vector<ChangeRecord>& recs) {
-  const size_t n = entries.size();
-  if (count_ != 0 || n < 4096) {
-    for (uint64_t e : entries) {
-      const uint32_t i = static_cast<uint32_t>(e);
-      if (!InsertUnique(recs[i].hash, i, recs)) return false;
-    }
-    return true;
-  }
-  Reserve(n);
+HashIndex::Bulk::Bulk(size_t n) : slots_(SlotsFor(n)), mask_(slots_ - 1) {
+  // Up to 2^kBits buckets of at least 64 slots; each sized for its mean
+  // share plus 4 standard deviations (overflow goes to spill_).
+  const int bits = std::bit_width(mask_);
+  shift_ = bits > kBits + 6 ? bits - kBits : std::min(bits, 6);
+  const size_t nbuckets = slots_ >> shift_;
+  const size_t mean = n / nbuckets + 1;
+  size_t sd = 1;
+  while (sd * sd < mean) ++sd;
+  cap_ = mean + 4 * sd + 8;
+  buckets_.reset(new uint64_t[nbuckets * cap_]);
+  fill_.assign(nbuckets, 0);
+}
+
+size_t HashIndex::SlotsFor(size_t n) {
+  size_t want = 64;
+  while (want < 2 * n) want *= 2;
+  return want;
+}
+
+bool HashIndex::InsertEntryUnique(uint64_t e,
+                                  const std::vector<ChangeRecord>& recs) {
   const size_t mask = slots_.size() - 1;
-  // Counting sort by the top bits of the home slot: 2^kBits stretches.
-  constexpr int kBits = 10;
-  const int shift = std::bit_width(mask) - kBits;
-  std::vector<uint32_t> start((size_t{1} << kBits) + 1, 0);
-  for (uint64_t e : entries) ++start[((e >> 32) & mask) >> shift];
-  uint32_t sum = 0;
-  for (auto& c : start) {
-    uint32_t x = c;
-    c = sum;
-    sum += x;
+  const uint32_t prefix = static_cast<uint32_t>(e >> 32);
+  size_t i = prefix & mask;
+  for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
+    const uint64_t s = slots_[i];
+    if (static_cast<uint32_t>(s >> 32) == prefix &&
+        recs[static_cast<uint32_t>(s)].hash ==
+            recs[static_cast<uint32_t>(e)].hash)
+      return false;
   }
-  std::vector<uint64_t> sorted(n);
-  for (uint64_t e : entries) sorted[start[((e >> 32) & mask) >> shift]++] = e;
-  for (uint64_t e : sorted) {
-    const uint32_t prefix = static_cast<uint32_t>(e >> 32);
-    size_t i = prefix & mask;
-    for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
-      uint64_t s = slots_[i];
-      if (static_cast<uint32_t>(s >> 32) == prefix &&
-          recs[static_cast<uint32_t>(s)].hash ==
-              recs[static_cast<uint32_t>(e)].hash)
-        return false;
-    }
-    slots_[i] = e;
+  slots_[i] = e;
+  ++count_;
+  return true;
+}
+
+bool HashIndex::BuildUnique(Bulk& bulk, const std::vector<ChangeRecord>& recs) {
+  size_t total = count_ + bulk.spill_.size();
+  for (uint32_t f : bulk.fill_) total += f;
+  // (More entries than Bulk was told: a larger table, same result.)
+  Rehash(std::max(bulk.slots_, SlotsFor(total)));
+  const size_t nbuckets = bulk.fill_.size();
+  // Bucket b homes in slots [b << shift, (b + 1) << shift): that stretch
+  // is fetched while the one before is filled (the inserts land at random
+  // within it, where the hardware prefetcher cannot help): 3.3 -> 2.3 ms
+  // for 260k entries.
+  const bool stretches = slots_.size() == bulk.slots_;
+  const size_t stretch_bytes = (size_t{1} << bulk.shift_) * sizeof(uint64_t);
+  auto fetch = [&](size_t b) {
+    const char* p =
+        reinterpret_cast<const char*>(slots_.data() + (b << bulk.shift_));
+    for (size_t off = 0; off < stretch_bytes; off += 64)
+      __builtin_prefetch(p + off, 1);
+  };
+  if (stretches) fetch(0);
+  for (size_t b = 0; b < nbuckets; ++b) {
+    if (stretches && b + 1 < nbuckets) fetch(b + 1);
+    const uint64_t* e = bulk.buckets_.get() + b * bulk.cap_;
+    for (uint32_t k = 0; k < bulk.fill_[b]; ++k)
+      if (!InsertEntryUnique(e[k], recs)) return false;
   }
-  count_ = n;
+  for (uint64_t e : bulk.spill_)
+    if (!InsertEntryUnique(e, recs)) return false;
   return true;
 }
 

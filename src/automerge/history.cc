@@ -1724,7 +1724,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     std::vector<ChangeRecord> recs;
     std::vector<uint32_t> dep_indexes;
     std::vector<uint32_t> amap;
-    std::vector<uint64_t> index_entries;
+    std::optional<HashIndex::Bulk> index_entries;
     // Per doc actor: its changes in order, and its last seq.
     std::vector<std::vector<uint32_t>> lists;
     std::vector<uint64_t> clock;
@@ -1742,7 +1742,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
         recs.reserve(n + n / 8 + 64);
         AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
         HugeReserve(dep_indexes, n + n / 8 + 64);
-        index_entries.reserve(n);
+        index_entries.emplace(n);
         lists.resize(impl.actors.size());
         clock.assign(impl.actors.size(), 0);
         std::vector<size_t> per_actor(amap.size(), 0);
@@ -1766,8 +1766,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
       lists[r.actor].push_back(static_cast<uint32_t>(ci));
       clock[r.actor] = std::max(clock[r.actor], r.seq);
       max_op = std::max(max_op, bc.change->max_op);
-      index_entries.push_back(
-          HashIndex::Entry(bc.hash, static_cast<uint32_t>(ci)));
+      index_entries->Add(bc.hash, static_cast<uint32_t>(ci));
       return Ok();
     }
   };
@@ -1781,7 +1780,7 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
-  if (!index.BuildUnique(sink.index_entries, sink.recs))
+  if (sink.index_entries && !index.BuildUnique(*sink.index_entries, sink.recs))
     return Err(ErrorCode::kCorrupt, "duplicate change");
   PHASE("index");
   std::vector<ChangeRecord>& recs = sink.recs;
