@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "automerge/change.h"
@@ -223,8 +224,18 @@ class ByteArena {
   // Room for at least n bytes at the tail, valid until the next call;
   // Commit(k) (k <= n) then keeps the first k bytes and returns their
   // address. Lets a writer build a chunk in place.
-  uint8_t* Reserve(size_t n);
-  const uint8_t* Commit(size_t k);
+  uint8_t* Reserve(size_t n) {
+    own_ = nullptr;
+    return room_ >= n ? tail_ : NewRoom(n);
+  }
+  const uint8_t* Commit(size_t k) {
+    total_ += k;
+    if (own_) return std::exchange(own_, nullptr);
+    const uint8_t* p = tail_;
+    tail_ += k;
+    room_ -= k;
+    return p;
+  }
   size_t size() const { return total_; }
 
  private:
@@ -234,6 +245,7 @@ class ByteArena {
   };
   using Block = std::unique_ptr<uint8_t, Free>;
   static Block NewBlock(size_t size);
+  uint8_t* NewRoom(size_t n);
   std::vector<Block> blocks_;
   uint8_t* tail_ = nullptr;  // free space of the current block
   size_t room_ = 0;

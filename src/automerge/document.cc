@@ -159,9 +159,7 @@ ByteArena::Block ByteArena::NewBlock(size_t size) {
   return Block(p, Free{kHuge});
 }
 
-uint8_t* ByteArena::Reserve(size_t n) {
-  own_ = nullptr;
-  if (room_ >= n) return tail_;
+uint8_t* ByteArena::NewRoom(size_t n) {
   constexpr size_t kMaxBlock = size_t{16} << 20;
   if (n > next_block_ / 4) {
     // A large chunk gets a block of its own; the current one stays.
@@ -174,19 +172,6 @@ uint8_t* ByteArena::Reserve(size_t n) {
   room_ = next_block_;
   next_block_ = std::min(next_block_ * 2, kMaxBlock);
   return tail_;
-}
-
-const uint8_t* ByteArena::Commit(size_t k) {
-  total_ += k;
-  if (own_) {
-    const uint8_t* p = own_;
-    own_ = nullptr;
-    return p;
-  }
-  const uint8_t* p = tail_;
-  tail_ += k;
-  room_ -= k;
-  return p;
 }
 
 const uint8_t* ByteArena::Add(ByteSpan b) {
