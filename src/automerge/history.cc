@@ -315,7 +315,7 @@ class ValueReader {
               ColumnError* err)
       : meta_(meta, max_items, name, err), raw_(raw), name_(name), err_(err) {}
   // Null metadata reads as 0 (a null value).
-  void Next(uint64_t& meta, size_t& off) {
+  [[gnu::always_inline]] void Next(uint64_t& meta, size_t& off) {
     uint64_t m;
     if (!meta_.Next(m)) m = 0;
     uint64_t len = m >> 4;
