@@ -1732,24 +1732,26 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
 
     uint8_t* Reserve(size_t n) { return impl.arena.Reserve(n); }
     const ChangeHash& Hash(size_t i) const { return recs[i].hash; }
-    Status Emit(size_t ci, const BuiltChange& bc) {
-      if (ci == 0) {
-        for (const Bytes& a : builder.actors())
-          amap.push_back(impl.InternActor(a));
-        // Room for changes applied later (growing a vector of 260k
-        // records would copy them all on the first new change).
-        const size_t n = builder.num_changes();
-        recs.reserve(n + n / 8 + 64);
-        AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
-        HugeReserve(dep_indexes, n + n / 8 + 64);
-        index_entries.emplace(n);
-        lists.resize(impl.actors.size());
-        clock.assign(impl.actors.size(), 0);
-        std::vector<size_t> per_actor(amap.size(), 0);
-        for (uint32_t a : builder.change_actors()) ++per_actor[a];
-        for (size_t a = 0; a < amap.size(); ++a)
-          lists[amap[a]].reserve(lists[amap[a]].size() + per_actor[a]);
-      }
+    // Before the first change: actors interned, arrays sized.
+    [[gnu::noinline]] void Start() {
+      for (const Bytes& a : builder.actors())
+        amap.push_back(impl.InternActor(a));
+      // Room for changes applied later (growing a vector of 260k
+      // records would copy them all on the first new change).
+      const size_t n = builder.num_changes();
+      recs.reserve(n + n / 8 + 64);
+      AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
+      HugeReserve(dep_indexes, n + n / 8 + 64);
+      index_entries.emplace(n);
+      lists.resize(impl.actors.size());
+      clock.assign(impl.actors.size(), 0);
+      std::vector<size_t> per_actor(amap.size(), 0);
+      for (uint32_t a : builder.change_actors()) ++per_actor[a];
+      for (size_t a = 0; a < amap.size(); ++a)
+        lists[amap[a]].reserve(lists[amap[a]].size() + per_actor[a]);
+    }
+    [[gnu::always_inline]] Status Emit(size_t ci, const BuiltChange& bc) {
+      if (ci == 0) Start();
       ChangeRecord& r = recs.emplace_back();
       r.hash = bc.hash;
       r.bytes = impl.arena.Commit(bc.chunk.size());
