@@ -301,8 +301,10 @@ bool ValidValue(uint64_t meta, const uint8_t* raw, size_t len) {
     case 5:
       return len == 8;
     case 6:
-      return IsValidUtf8(
-          std::string_view(reinterpret_cast<const char*>(raw), len));
+      // (One ASCII character, a keystroke of typed text, without a call.)
+      return (len == 1 && raw[0] < 0x80) ||
+             IsValidUtf8(
+                 std::string_view(reinterpret_cast<const char*>(raw), len));
     default:
       return true;
   }
