@@ -757,7 +757,7 @@ class Builder {
 
   std::vector<HChange> changes_;
   std::vector<uint32_t> change_actor_;  // changes_[i].actor, compact
-  std::vector<bool> is_dep_;
+  std::vector<uint8_t> is_dep_;         // (bytes: no read-modify-write chains)
   std::vector<HOp> ops_;
   // Op ids, compact: actor << 32 | counter (low 32 bits), and the largest
   // counter (GroupSlots reads these rather than the 56-byte ops).
@@ -1118,14 +1118,31 @@ Status Builder::GroupSlots() {
   // counter <= its maxOp.
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
+  // (By runs of one actor: a counter bumped once a change would make each
+  // bump wait for the last.)
+  auto for_runs = [&](auto&& fn) {
+    for (size_t i = 0; i < nch;) {
+      const uint32_t a = change_actor_[i];
+      size_t j = i + 1;
+      while (j < nch && change_actor_[j] == a) ++j;
+      fn(a, i, j);
+      i = j;
+    }
+  };
   std::vector<uint32_t> per_actor(nactors + 1, 0);
-  for (uint32_t a : change_actor_) ++per_actor[a + 1];
+  for_runs([&](uint32_t a, size_t i, size_t j) {
+    per_actor[a + 1] += static_cast<uint32_t>(j - i);
+  });
   for (size_t a = 0; a < nactors; ++a) per_actor[a + 1] += per_actor[a];
   std::vector<uint32_t> by_actor;
   HugeResize(by_actor, nch);
   {
     std::vector<uint32_t> fill(per_actor.begin(), per_actor.end() - 1);
-    for (uint32_t i = 0; i < nch; ++i) by_actor[fill[change_actor_[i]]++] = i;
+    for_runs([&](uint32_t a, size_t i, size_t j) {
+      uint32_t* out = by_actor.data() + fill[a];
+      for (size_t k = i; k < j; ++k) *out++ = static_cast<uint32_t>(k);
+      fill[a] += static_cast<uint32_t>(j - i);
+    });
   }
   change_slot_.clear();
   HugeResize(change_slot_, 2 * nch);
@@ -1307,8 +1324,8 @@ Status Builder::EncodeAll(Sink& sink) {
                     "change extra", &err);
   const ByteSpan extra_raw = cc.Get(kChExtraRaw);
   uint64_t total_deps = 0;
-  is_dep_.assign(nch, false);
-  std::vector<bool>& is_dep = is_dep_;
+  is_dep_.assign(nch, 0);
+  std::vector<uint8_t>& is_dep = is_dep_;
 
   for (size_t ci = 0; ci < nch; ++ci) {
     const HChange& dc = changes_[ci];
@@ -1333,7 +1350,7 @@ Status Builder::EncodeAll(Sink& sink) {
       if (d < 0 || static_cast<uint64_t>(d) >= ci)
         return Err(ErrorCode::kCorrupt, "change {}: bad dep index", ci);
       deps_sorted.push_back(static_cast<uint32_t>(d));
-      is_dep[d] = true;
+      is_dep[d] = 1;
     }
     uint64_t xmeta = 0;
     size_t xoff = 0;
