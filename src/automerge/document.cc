@@ -212,14 +212,10 @@ Elem* Document::Impl::FindElem(const OpId& id) const {
   return elem_runs.Find(id);
 }
 
-Elem* Document::Impl::NewElem() {
-  static_assert(std::is_trivially_destructible_v<Elem>);
-  if (elem_chunk_used == kElemChunk) {
-    elem_chunks.emplace_back(
-        static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
-    elem_chunk_used = 0;
-  }
-  return new (elem_chunks.back().get() + elem_chunk_used++) Elem();
+void Document::Impl::NewElemChunk() {
+  elem_chunks.emplace_back(
+      static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
+  elem_chunk_used = 0;
 }
 
 Block* Document::Impl::NewBlock(Obj& owner) {
