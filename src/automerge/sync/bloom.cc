@@ -88,55 +88,24 @@ Bytes BloomFilter::Encode() const {
   return out;
 }
 
-template <typename Fn>
-void BloomFilter::ForEachProbe(const ChangeHash& hash, Fn&& fn) const {
-  const uint64_t modulo = 8 * uint64_t{bits_.size()};
-  if (modulo == 0 || num_probes_ == 0) return;
-  uint64_t x, y, z;
-  if (modulo <= UINT32_MAX) {
-    // a % d for 32-bit a and d without a division (Lemire, Kaser and Kurz,
-    // "Faster remainder by direct computation", 2019; m = 2^64 / d rounded
-    // up, set with the bits); exact for all such a and d. Three divisions
-    // per hash were most of the cost of a probe.
-    const uint64_t m = mod_m_;
-    auto mod = [&](uint32_t a) {
-      return static_cast<uint64_t>(
-          (static_cast<unsigned __int128>(m * a) * modulo) >> 64);
-    };
-    x = mod(LoadU32LE(&hash[0]));
-    y = mod(LoadU32LE(&hash[4]));
-    z = mod(LoadU32LE(&hash[8]));
-  } else {
-    x = LoadU32LE(&hash[0]) % modulo;
-    y = LoadU32LE(&hash[4]) % modulo;
-    z = LoadU32LE(&hash[8]) % modulo;
-  }
-  if (!fn(x)) return;
-  for (uint32_t i = 1; i < num_probes_; ++i) {
-    // x, y, z < modulo, so (x + y) % modulo is one conditional subtraction.
-    x += y;
-    if (x >= modulo) x -= modulo;
-    y += z;
-    if (y >= modulo) y -= modulo;
-    if (!fn(x)) return;
-  }
-}
-
 void BloomFilter::Add(const ChangeHash& hash) {
-  ForEachProbe(hash, [this](uint64_t probe) {
-    bits_[probe >> 3] |= uint8_t(1u << (probe & 7));
-    return true;
-  });
+  if (bits_.empty() || num_probes_ == 0) return;
+  uint64_t probes[kMaxProbes];
+  Probes(hash, probes);
+  for (uint32_t p = 0; p < num_probes_; ++p) {
+    bits_[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
+  }
 }
 
 bool BloomFilter::Contains(const ChangeHash& hash) const {
   if (num_entries_ == 0) return false;
-  bool all_set = true;
-  ForEachProbe(hash, [&](uint64_t probe) {
-    if ((bits_[probe >> 3] & (1u << (probe & 7))) == 0) all_set = false;
-    return all_set;
-  });
-  return all_set;
+  if (bits_.empty() || num_probes_ == 0) return true;
+  uint64_t probes[kMaxProbes];
+  Probes(hash, probes);
+  for (uint32_t p = 0; p < num_probes_; ++p) {
+    if ((bits_[probes[p] >> 3] & (1u << (probes[p] & 7))) == 0) return false;
+  }
+  return true;
 }
 
 }  // namespace vudo::automerge::sync

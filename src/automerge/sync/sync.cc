@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "automerge/sync/graph.h"
+
 namespace vudo::automerge::sync {
 namespace {
 
@@ -11,27 +13,27 @@ void SortUnique(HashList& hashes) {
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
 }
 
+// Record prefetch distance of the linear scans below.
+constexpr uint32_t kScanAhead = 16;
+
 // Marks every change that is `heads` (those we know) or an ancestor of
-// them. Change indexes are a causal order: deps have smaller indexes.
-std::vector<bool> MarkAncestors(Document& doc, size_t num_changes,
-                                std::span<const ChangeHash> heads) {
-  std::vector<bool> marked(num_changes, false);
-  std::vector<uint32_t> stack;
+// them. Change indexes are a causal order (deps have smaller indexes), so
+// one backward sweep from the highest head marks them all, reading the
+// records in order.
+std::vector<uint8_t> MarkAncestors(const ChangeGraph& graph,
+                                   std::span<const ChangeHash> heads) {
+  std::vector<uint8_t> marked(graph.size(), 0);
+  uint32_t top = 0;
   for (const auto& head : heads) {
-    if (auto index = doc.ChangeIndex(head); index && !marked[*index]) {
-      marked[*index] = true;
-      stack.push_back(uint32_t(*index));
+    if (auto index = graph.Find(head)) {
+      marked[*index] = 1;
+      top = std::max(top, *index + 1);
     }
   }
-  while (!stack.empty()) {
-    uint32_t index = stack.back();
-    stack.pop_back();
-    for (uint32_t dep : doc.ChangeDepIndexesAt(index)) {
-      if (!marked[dep]) {
-        marked[dep] = true;
-        stack.push_back(dep);
-      }
-    }
+  for (uint32_t i = top; i-- > 0;) {
+    if (i >= kScanAhead) graph.PrefetchDeps(i - kScanAhead);
+    if (!marked[i]) continue;
+    for (uint32_t dep : graph.deps(i)) marked[dep] = 1;
   }
   return marked;
 }
@@ -48,28 +50,42 @@ bool CoversHeads(const HashList& our_heads,
 
 // Whether we have the change `hash`. Our heads are checked first: that
 // answers the common questions (the peer's heads equal ours) without the
-// engine's hash index, which a freshly loaded document builds lazily.
-bool Known(Document& doc, const HashList& our_heads, const ChangeHash& hash) {
+// hash index.
+bool Known(const ChangeGraph& graph, const HashList& our_heads,
+           const ChangeHash& hash) {
   return std::find(our_heads.begin(), our_heads.end(), hash) !=
              our_heads.end() ||
-         doc.HasChange(hash);
+         graph.Has(hash);
 }
+
+// Change indexes in increasing (application) order: every change, or a
+// list (the whole document is common and needs no array).
+struct IndexList {
+  bool all = false;
+  uint32_t count = 0;  // when `all`
+  std::vector<uint32_t> list;
+
+  size_t size() const { return all ? count : list.size(); }
+  uint32_t operator[](size_t k) const {
+    return all ? static_cast<uint32_t>(k) : list[k];
+  }
+};
 
 // The changes that are not ancestors of `have_deps`, in application order
 // (automerge's ChangeGraph::get_hashes).
-std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
-                                   const HashList& our_heads,
-                                   std::span<const ChangeHash> have_deps) {
-  std::vector<uint32_t> out;
+IndexList ChangesSince(const ChangeGraph& graph, const HashList& our_heads,
+                       std::span<const ChangeHash> have_deps) {
+  IndexList out;
   if (have_deps.empty()) {
-    out.resize(num_changes);
-    for (size_t i = 0; i < num_changes; ++i) out[i] = uint32_t(i);
+    out.all = true;
+    out.count = graph.size();
     return out;
   }
   if (CoversHeads(our_heads, have_deps)) return out;
-  std::vector<bool> ancestors = MarkAncestors(doc, num_changes, have_deps);
-  for (size_t i = 0; i < num_changes; ++i) {
-    if (!ancestors[i]) out.push_back(uint32_t(i));
+  std::vector<uint8_t> ancestors = MarkAncestors(graph, have_deps);
+  const uint32_t n = graph.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!ancestors[i]) out.list.push_back(i);
   }
   return out;
 }
@@ -82,11 +98,11 @@ std::vector<uint32_t> ChangesSince(Document& doc, size_t num_changes,
 // what Document::GetMissingDeps reports) would stall the sync on orphans
 // the peer cannot provide, while a dep we do not ask for still arrives
 // through the peer's Bloom filter comparison.
-HashList MissingDepsFrom(Document& doc, const HashList& our_heads,
-                         const HashList& start) {
+HashList MissingDepsFrom(Document& doc, const ChangeGraph& graph,
+                         const HashList& our_heads, const HashList& start) {
   HashList missing;
   for (const auto& hash : start) {
-    if (!Known(doc, our_heads, hash)) missing.push_back(hash);
+    if (!Known(graph, our_heads, hash)) missing.push_back(hash);
   }
   SortUnique(missing);
   if (doc.NumQueued() != 0 && !missing.empty()) {
@@ -99,14 +115,17 @@ HashList MissingDepsFrom(Document& doc, const HashList& our_heads,
   return missing;
 }
 
-Have MakeHave(Document& doc, size_t num_changes, const HashList& our_heads,
+Have MakeHave(const ChangeGraph& graph, const HashList& our_heads,
               const HashList& last_sync) {
-  std::vector<uint32_t> since =
-      ChangesSince(doc, num_changes, our_heads, last_sync);
+  IndexList since = ChangesSince(graph, our_heads, last_sync);
+  const size_t n = since.size();
   // Straight from the change records (no copy of 260k hashes).
-  BloomFilter bloom =
-      BloomFilter::ForEntries(static_cast<uint32_t>(since.size()));
-  for (uint32_t i : since) bloom.Add(doc.ChangeHashAt(i));
+  BloomFilter bloom = BloomFilter::ForEntries(static_cast<uint32_t>(n));
+  bloom.AddEach(
+      n, [&](size_t k) -> const ChangeHash& { return graph.hash(since[k]); },
+      [&](size_t k) {
+        if (k < n) graph.Prefetch(since[k]);
+      });
   return Have{last_sync, std::move(bloom)};
 }
 
@@ -118,16 +137,14 @@ Have MakeHave(Document& doc, size_t num_changes, const HashList& our_heads,
 // ancestor of its heads, so its filter (which covers all its changes since
 // its last sync, and a Bloom filter has no false negatives) holds every
 // candidate: only the explicit needs remain, and we skip the walk.
-std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
+std::vector<uint32_t> ChangesToSend(const ChangeGraph& graph,
                                     const HashList& our_heads,
                                     const HashList& their_heads,
                                     const std::vector<Have>& have,
                                     const HashList& need) {
   std::vector<uint32_t> need_indexes;
   for (const auto& hash : need) {
-    if (auto index = doc.ChangeIndex(hash)) {
-      need_indexes.push_back(uint32_t(*index));
-    }
+    if (auto index = graph.Find(hash)) need_indexes.push_back(*index);
   }
   if (have.empty() || CoversHeads(our_heads, their_heads)) {
     return need_indexes;
@@ -138,20 +155,36 @@ std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
     last_sync.insert(last_sync.end(), h.last_sync.begin(), h.last_sync.end());
   }
   SortUnique(last_sync);
-  std::vector<uint32_t> since =
-      ChangesSince(doc, num_changes, our_heads, last_sync);
+  IndexList since = ChangesSince(graph, our_heads, last_sync);
+  const size_t n = since.size();
+  if (n == 0) return need_indexes;
+
+  // held[k]: some filter (may) hold since[k]. One pass per filter over the
+  // records in order, looking the probes up a few changes ahead.
+  std::vector<uint8_t> held(n, 0);
+  for (const Have& h : have) {
+    h.bloom.ContainsEach(
+        n, [&](size_t k) -> const ChangeHash& { return graph.hash(since[k]); },
+        [&](size_t k) {
+          if (k < n) graph.Prefetch(since[k]);
+        },
+        [&](size_t k, bool contained) { held[k] |= contained; });
+  }
 
   // Changes in `since` are in causal order, so a single forward pass finds
   // the closure: a change goes if no filter has it or if one of its deps
-  // goes.
-  std::vector<bool> send(num_changes, false);
-  for (uint32_t index : since) {
-    const ChangeHash& hash = doc.ChangeHashAt(index);
-    bool go = std::all_of(have.begin(), have.end(), [&](const Have& h) {
-      return !h.bloom.Contains(hash);
-    });
+  // goes. Nothing before the first change that no filter holds can go (its
+  // deps would have to go first), so the pass starts there and reads the
+  // deps of the few changes after it only.
+  size_t first = 0;
+  while (first < n && held[first]) ++first;
+  std::vector<uint8_t> send(graph.size(), 0);
+  for (size_t k = first; k < n; ++k) {
+    const uint32_t index = since[k];
+    bool go = !held[k];
     if (!go) {
-      for (uint32_t dep : doc.ChangeDepIndexesAt(index)) {
+      if (k + kScanAhead < n) graph.PrefetchDeps(since[k + kScanAhead]);
+      for (uint32_t dep : graph.deps(index)) {
         if (send[dep]) {
           go = true;
           break;
@@ -165,8 +198,8 @@ std::vector<uint32_t> ChangesToSend(Document& doc, size_t num_changes,
   for (uint32_t index : need_indexes) {
     if (!send[index]) out.push_back(index);
   }
-  for (uint32_t index : since) {
-    if (send[index]) out.push_back(index);
+  for (size_t k = first; k < n; ++k) {
+    if (send[since[k]]) out.push_back(since[k]);
   }
   return out;
 }
@@ -178,34 +211,35 @@ struct Payload {
   std::vector<uint32_t> indexes;  // the changes it carries
 };
 
-Payload ChangesPayload(Document& doc, const SyncState& state,
+Payload ChangesPayload(const ChangeGraph& graph, const SyncState& state,
                        std::vector<uint32_t> indexes) {
   Payload payload;
   payload.indexes = std::move(indexes);
   if (state.SupportsV2()) {
     payload.version = MessageVersion::kV2;
     size_t total = 0;
-    for (uint32_t i : payload.indexes) total += doc.ChangeBytesAt(i).size();
+    for (uint32_t i : payload.indexes) total += graph.bytes(i).size();
     if (total != 0) {
       Bytes joined;
       joined.reserve(total);
-      for (uint32_t i : payload.indexes) Append(joined, doc.ChangeBytesAt(i));
+      for (uint32_t i : payload.indexes) Append(joined, graph.bytes(i));
       payload.changes.push_back(std::move(joined));
     }
   } else {
     payload.version = MessageVersion::kV1;
     for (uint32_t i : payload.indexes) {
-      ByteSpan bytes = doc.ChangeBytesAt(i);
+      ByteSpan bytes = graph.bytes(i);
       payload.changes.emplace_back(bytes.begin(), bytes.end());
     }
   }
   return payload;
 }
 
-Payload WholeDocumentPayload(Document& doc, size_t num_changes) {
+Payload WholeDocumentPayload(Document& doc, const ChangeGraph& graph) {
   Payload payload;
   payload.version = MessageVersion::kV2;
   payload.changes.push_back(doc.Save());
+  const uint32_t num_changes = graph.size();
   payload.indexes.resize(num_changes);
   for (size_t i = 0; i < num_changes; ++i) payload.indexes[i] = uint32_t(i);
   return payload;
@@ -237,11 +271,13 @@ HashList AdvanceHeads(const HashList& old_heads, const HashList& new_heads,
 
 std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   HashList our_heads = doc.Heads();
+  // One history check for the whole step; the graph is read directly.
+  const ChangeGraph graph(doc);
   const size_t num_changes = doc.NumChanges();
 
   HashList our_need;
   if (!state.read_only && state.their_heads) {
-    our_need = MissingDepsFrom(doc, our_heads, *state.their_heads);
+    our_need = MissingDepsFrom(doc, graph, our_heads, *state.their_heads);
   }
 
   // Send a filter of what we have only once everything we need is among
@@ -255,8 +291,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
           return std::binary_search(their_heads.begin(), their_heads.end(), h);
         });
     if (all_in_heads) {
-      our_have.push_back(
-          MakeHave(doc, num_changes, our_heads, state.shared_heads));
+      our_have.push_back(MakeHave(graph, our_heads, state.shared_heads));
     }
   }
 
@@ -264,7 +299,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   // it confused us with someone else): ask it to start over.
   if (state.their_have && !state.their_have->empty()) {
     for (const auto& hash : state.their_have->front().last_sync) {
-      if (!Known(doc, our_heads, hash)) {
+      if (!Known(graph, our_heads, hash)) {
         Message reset;
         reset.version = MessageVersion::kV1;
         reset.heads = our_heads;
@@ -278,30 +313,30 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   Payload payload;
   if (state.peer_read_only) {
     // It would ignore our changes anyway.
-    payload = ChangesPayload(doc, state, {});
+    payload = ChangesPayload(graph, state, {});
   } else if (state.their_have && state.their_need) {
     if (state.SendWholeDocument()) {
-      payload = WholeDocumentPayload(doc, num_changes);
+      payload = WholeDocumentPayload(doc, graph);
     } else {
       std::vector<uint32_t> all = ChangesToSend(
-          doc, num_changes, our_heads, state.their_heads.value_or(HashList{}),
+          graph, our_heads, state.their_heads.value_or(HashList{}),
           *state.their_have, *state.their_need);
       std::vector<uint32_t> fresh;
       fresh.reserve(all.size());
       for (uint32_t i : all) {
-        if (!state.sent_hashes.contains(doc.ChangeHashAt(i))) {
+        if (!state.sent_hashes.contains(graph.hash(i))) {
           fresh.push_back(i);
         }
       }
       if (fresh.size() > num_changes / 3 && state.SupportsV2()) {
         // More than a third of the document: the document chunk is smaller.
-        payload = WholeDocumentPayload(doc, num_changes);
+        payload = WholeDocumentPayload(doc, graph);
       } else {
-        payload = ChangesPayload(doc, state, std::move(fresh));
+        payload = ChangesPayload(graph, state, std::move(fresh));
       }
     }
   } else {
-    payload = ChangesPayload(doc, state, {});
+    payload = ChangesPayload(graph, state, {});
   }
 
   const bool heads_unchanged = state.last_sent_heads == our_heads;
@@ -317,7 +352,7 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
   state.last_sent_heads = our_heads;
   state.sent_hashes.reserve(state.sent_hashes.size() + payload.indexes.size());
   for (uint32_t i : payload.indexes) {
-    state.sent_hashes.insert(doc.ChangeHashAt(i));
+    state.sent_hashes.insert(graph.hash(i));
   }
 
   Message message;
@@ -383,22 +418,23 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
     state.peer_read_only = (*message.flags & kFlagReadOnly) != 0;
   }
 
+  const HashList after_heads = doc.Heads();
   if (apply) {
     state.shared_heads =
-        AdvanceHeads(before_heads, doc.Heads(), state.shared_heads);
+        AdvanceHeads(before_heads, after_heads, state.shared_heads);
   }
+
+  const ChangeGraph graph(doc);
 
   // Forget sent changes the peer has acknowledged by naming them (or a
   // descendant) among its heads.
-  if (!state.sent_hashes.empty() && CoversHeads(doc.Heads(), message.heads)) {
+  if (!state.sent_hashes.empty() && CoversHeads(after_heads, message.heads)) {
     // The peer has everything we have.
     state.sent_hashes.clear();
   } else if (!state.sent_hashes.empty()) {
-    const size_t num_changes = doc.NumChanges();
-    std::vector<bool> acknowledged =
-        MarkAncestors(doc, num_changes, message.heads);
+    std::vector<uint8_t> acknowledged = MarkAncestors(graph, message.heads);
     state.sent_hashes.erase_if([&](const ChangeHash& hash) {
-      auto index = doc.ChangeIndex(hash);
+      auto index = graph.Find(hash);
       return index && acknowledged[*index];
     });
   }
@@ -407,10 +443,9 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
     state.last_sent_heads = message.heads;
   }
 
-  const HashList after_heads = doc.Heads();
   HashList known_heads;
   for (const auto& head : message.heads) {
-    if (Known(doc, after_heads, head)) known_heads.push_back(head);
+    if (Known(graph, after_heads, head)) known_heads.push_back(head);
   }
   if (known_heads.size() == message.heads.size()) {
     state.shared_heads = message.heads;
