@@ -92,9 +92,7 @@ void BloomFilter::Add(const ChangeHash& hash) {
   if (bits_.empty() || num_probes_ == 0) return;
   uint64_t probes[kMaxProbes];
   Probes(hash, probes);
-  for (uint32_t p = 0; p < num_probes_; ++p) {
-    bits_[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
-  }
+  SetProbes(probes);
 }
 
 bool BloomFilter::Contains(const ChangeHash& hash) const {
@@ -102,10 +100,7 @@ bool BloomFilter::Contains(const ChangeHash& hash) const {
   if (bits_.empty() || num_probes_ == 0) return true;
   uint64_t probes[kMaxProbes];
   Probes(hash, probes);
-  for (uint32_t p = 0; p < num_probes_; ++p) {
-    if ((bits_[probes[p] >> 3] & (1u << (probes[p] & 7))) == 0) return false;
-  }
-  return true;
+  return TestProbes(probes);
 }
 
 }  // namespace vudo::automerge::sync

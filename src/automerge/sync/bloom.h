@@ -47,14 +47,6 @@ class BloomFilter {
   // the hashes into an array first).
   static BloomFilter ForEntries(uint32_t entries);
   void Add(const ChangeHash& hash);
-  // Adds hash_at(0) .. hash_at(n - 1): the same bits as n calls of Add, for
-  // big batches (a sync of a whole document adds every change). Each hash's
-  // probes are computed once and the filter bytes they touch are loaded a
-  // few hashes ahead; prefetch(i) is called well before hash_at(i) so that
-  // the caller can load where the hash lives (it may ignore i >= n).
-  template <typename HashAt, typename PrefetchFn>
-  void AddEach(size_t n, HashAt&& hash_at, PrefetchFn&& prefetch);
-
   // Decodes the bloom field of a `have` entry. Bytes after the bit array are
   // ignored (as Automerge does). Errors: kTruncated (the bit array is
   // shorter than its parameters say), kOverflow (a count exceeds u32),
@@ -71,11 +63,30 @@ class BloomFilter {
   // True if `hash` may be in the set (false positives at the filter's
   // rate); always false for a filter with no entries.
   bool Contains(const ChangeHash& hash) const;
-  // Calls out(i, Contains(hash_at(i))) for i = 0 .. n - 1 in order, loading
-  // ahead as AddEach does.
-  template <typename HashAt, typename PrefetchFn, typename Out>
-  void ContainsEach(size_t n, HashAt&& hash_at, PrefetchFn&& prefetch,
-                    Out&& out) const;
+  // Batched use (a sync scans every change of a big document): compute a
+  // hash's probe positions once with Probes() (num_probes() of them, at
+  // most kMaxProbes), prefetch their bytes, and set or test them a few
+  // hashes later. SetProbes(Probes(h)) is Add(h); for a filter with entries,
+  // TestProbes(Probes(h)) is Contains(h). Only for a filter with
+  // HasBitArray() (Add and Contains handle the other cases).
+  bool HasBitArray() const { return !bits_.empty() && num_probes_ != 0; }
+  void Probes(const ChangeHash& hash, uint64_t* out) const;
+  void PrefetchProbes(const uint64_t* probes) const {
+    for (uint32_t p = 0; p < num_probes_; ++p) {
+      __builtin_prefetch(bits_.data() + (probes[p] >> 3));
+    }
+  }
+  void SetProbes(const uint64_t* probes) {
+    for (uint32_t p = 0; p < num_probes_; ++p) {
+      bits_[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
+    }
+  }
+  bool TestProbes(const uint64_t* probes) const {
+    for (uint32_t p = 0; p < num_probes_; ++p) {
+      if ((bits_[probes[p] >> 3] & (1u << (probes[p] & 7))) == 0) return false;
+    }
+    return true;
+  }
 
   uint32_t num_entries() const { return num_entries_; }
   uint32_t bits_per_entry() const { return bits_per_entry_; }
@@ -85,14 +96,6 @@ class BloomFilter {
   friend bool operator==(const BloomFilter&, const BloomFilter&) = default;
 
  private:
-  // Writes the num_probes_ probe positions of `hash` to out (the filter has
-  // bits and at least one probe).
-  void Probes(const ChangeHash& hash, uint64_t* out) const;
-  // Hashes whose probes are computed ahead of use in AddEach/ContainsEach,
-  // and how far ahead of that prefetch() is called.
-  static constexpr size_t kProbeAhead = 8;
-  static constexpr size_t kLoadAhead = 16;
-
   // Sets mod_m_ for the current bit array (see Probes).
   void SetModulus() {
     const uint64_t modulo = 8 * uint64_t{bits_.size()};
@@ -107,6 +110,7 @@ class BloomFilter {
 };
 
 inline void BloomFilter::Probes(const ChangeHash& hash, uint64_t* out) const {
+  // Positions are below 8 * bits_.size(); x, y, z as the header says.
   const uint64_t modulo = 8 * uint64_t{bits_.size()};
   uint64_t x, y, z;
   if (mod_m_ != 0) {
@@ -135,63 +139,6 @@ inline void BloomFilter::Probes(const ChangeHash& hash, uint64_t* out) const {
     y += z;
     y = y >= modulo ? y - modulo : y;
     out[i] = x;
-  }
-}
-
-template <typename HashAt, typename PrefetchFn>
-void BloomFilter::AddEach(size_t n, HashAt&& hash_at, PrefetchFn&& prefetch) {
-  if (bits_.empty() || num_probes_ == 0) return;
-  const uint32_t probes = num_probes_;
-  uint64_t ring[kProbeAhead][kMaxProbes];
-  uint8_t* bits = bits_.data();
-  for (size_t i = 0; i < kLoadAhead && i < n; ++i) prefetch(i);
-  for (size_t i = 0; i < n + kProbeAhead; ++i) {
-    uint64_t* slot = ring[i % kProbeAhead];
-    if (i >= kProbeAhead) {
-      for (uint32_t p = 0; p < probes; ++p) {
-        bits[slot[p] >> 3] |= uint8_t(1u << (slot[p] & 7));
-      }
-    }
-    if (i < n) {
-      prefetch(i + kLoadAhead);
-      Probes(hash_at(i), slot);
-      for (uint32_t p = 0; p < probes; ++p) {
-        __builtin_prefetch(bits + (slot[p] >> 3), 1);
-      }
-    }
-  }
-}
-
-template <typename HashAt, typename PrefetchFn, typename Out>
-void BloomFilter::ContainsEach(size_t n, HashAt&& hash_at,
-                               PrefetchFn&& prefetch, Out&& out) const {
-  if (num_entries_ == 0 || bits_.empty() || num_probes_ == 0) {
-    for (size_t i = 0; i < n; ++i) out(i, num_entries_ != 0);
-    return;
-  }
-  const uint32_t probes = num_probes_;
-  uint64_t ring[kProbeAhead][kMaxProbes];
-  const uint8_t* bits = bits_.data();
-  for (size_t i = 0; i < kLoadAhead && i < n; ++i) prefetch(i);
-  for (size_t i = 0; i < n + kProbeAhead; ++i) {
-    uint64_t* slot = ring[i % kProbeAhead];
-    if (i >= kProbeAhead) {
-      bool all_set = true;
-      for (uint32_t p = 0; p < probes; ++p) {
-        if ((bits[slot[p] >> 3] & (1u << (slot[p] & 7))) == 0) {
-          all_set = false;
-          break;
-        }
-      }
-      out(i - kProbeAhead, all_set);
-    }
-    if (i < n) {
-      prefetch(i + kLoadAhead);
-      Probes(hash_at(i), slot);
-      for (uint32_t p = 0; p < probes; ++p) {
-        __builtin_prefetch(bits + (slot[p] >> 3));
-      }
-    }
   }
 }
 

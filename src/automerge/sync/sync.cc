@@ -71,25 +71,6 @@ struct IndexList {
   }
 };
 
-// The changes that are not ancestors of `have_deps`, in application order
-// (automerge's ChangeGraph::get_hashes).
-IndexList ChangesSince(const ChangeGraph& graph, const HashList& our_heads,
-                       std::span<const ChangeHash> have_deps) {
-  IndexList out;
-  if (have_deps.empty()) {
-    out.all = true;
-    out.count = graph.size();
-    return out;
-  }
-  if (CoversHeads(our_heads, have_deps)) return out;
-  std::vector<uint8_t> ancestors = MarkAncestors(graph, have_deps);
-  const uint32_t n = graph.size();
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!ancestors[i]) out.list.push_back(i);
-  }
-  return out;
-}
-
 // The hashes on the paths back from `start` that we have neither applied
 // nor queued (automerge's missing_deps_from), sorted. Without queued changes
 // that is the start hashes we lack. With queued changes the engine does not
@@ -115,75 +96,217 @@ HashList MissingDepsFrom(Document& doc, const ChangeGraph& graph,
   return missing;
 }
 
-Have MakeHave(const ChangeGraph& graph, const HashList& our_heads,
-              const HashList& last_sync) {
-  IndexList since = ChangesSince(graph, our_heads, last_sync);
-  const size_t n = since.size();
-  // Straight from the change records (no copy of 260k hashes).
-  BloomFilter bloom = BloomFilter::ForEntries(static_cast<uint32_t>(n));
-  bloom.AddEach(
-      n, [&](size_t k) -> const ChangeHash& { return graph.hash(since[k]); },
-      [&](size_t k) {
-        if (k < n) graph.Prefetch(since[k]);
-      });
-  return Have{last_sync, std::move(bloom)};
+// Ancestor marks (see MarkAncestors) of the last hash list asked for: the
+// filter we send and the changes we select often need the same marks (our
+// shared heads are the peer's heads after a round).
+class AncestorMarks {
+ public:
+  explicit AncestorMarks(const ChangeGraph& graph) : graph_(graph) {}
+  const std::vector<uint8_t>& Of(std::span<const ChangeHash> heads) {
+    HashList key(heads.begin(), heads.end());
+    SortUnique(key);
+    if (!valid_ || key != key_) {
+      marks_ = MarkAncestors(graph_, key);
+      key_ = std::move(key);
+      valid_ = true;
+    }
+    return marks_;
+  }
+
+ private:
+  const ChangeGraph& graph_;
+  bool valid_ = false;
+  HashList key_;
+  std::vector<uint8_t> marks_;
+};
+
+// The changes that are not ancestors of `have_deps`, in application order
+// (automerge's ChangeGraph::get_hashes).
+IndexList ChangesSince(const ChangeGraph& graph, AncestorMarks& marks,
+                       const HashList& our_heads,
+                       std::span<const ChangeHash> have_deps) {
+  IndexList out;
+  if (have_deps.empty()) {
+    out.all = true;
+    out.count = graph.size();
+    return out;
+  }
+  if (CoversHeads(our_heads, have_deps)) return out;
+  const std::vector<uint8_t>& ancestors = marks.Of(have_deps);
+  const uint32_t n = graph.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!ancestors[i]) out.list.push_back(i);
+  }
+  return out;
 }
 
-// Automerge's get_hashes_to_send: what the peer explicitly needs (and we
-// have), then every change since its last sync that none of its Bloom
-// filters contains, plus all changes that depend on those.
+// One pass over the changes `since`, in order: adds each to `add` (unless
+// null) and sets held[k] when `lookup` (unless null) may hold since[k],
+// skipping the lookup where held[k] is already set. Each hash's probes are
+// computed once, their filter bytes prefetched, and set or tested a few
+// changes later; the change records are prefetched further ahead. The
+// records are the bulk of the memory traffic (a big document's do not fit
+// in the caches), hence one pass for both filters where possible.
+void ScanFilters(const ChangeGraph& graph, const IndexList& since,
+                 BloomFilter* add, const BloomFilter* lookup,
+                 std::vector<uint8_t>& held) {
+  const size_t n = since.size();
+  if (add && !add->HasBitArray()) add = nullptr;  // Add would do nothing
+  if (lookup && lookup->num_entries() == 0) lookup = nullptr;  // holds none
+  if (lookup && !lookup->HasBitArray()) {
+    // A filter with entries but no probes holds everything (see Contains).
+    std::fill(held.begin(), held.end(), 1);
+    lookup = nullptr;
+  }
+  if (!add && !lookup) return;
+  constexpr size_t kAhead = 8;       // probes computed this far ahead
+  constexpr size_t kLoadAhead = 24;  // records prefetched this far ahead
+  uint64_t add_ring[kAhead][BloomFilter::kMaxProbes];
+  uint64_t look_ring[kAhead][BloomFilter::kMaxProbes];
+  bool look_on[kAhead] = {};
+  auto needed = [&](size_t k) { return add || !held[k]; };
+  for (size_t k = 0; k < kLoadAhead && k < n; ++k) {
+    if (needed(k)) graph.Prefetch(since[k]);
+  }
+  for (size_t i = 0; i < n + kAhead; ++i) {
+    const size_t slot = i % kAhead;
+    if (i >= kAhead) {
+      if (add) add->SetProbes(add_ring[slot]);
+      if (look_on[slot] && lookup->TestProbes(look_ring[slot])) {
+        held[i - kAhead] = 1;
+      }
+    }
+    if (i < n) {
+      if (i + kLoadAhead < n && needed(i + kLoadAhead)) {
+        graph.Prefetch(since[i + kLoadAhead]);
+      }
+      look_on[slot] = lookup && !held[i];
+      if (!add && !look_on[slot]) continue;
+      const ChangeHash& hash = graph.hash(since[i]);
+      if (add) {
+        add->Probes(hash, add_ring[slot]);
+        add->PrefetchProbes(add_ring[slot]);
+      }
+      if (look_on[slot]) {
+        lookup->Probes(hash, look_ring[slot]);
+        lookup->PrefetchProbes(look_ring[slot]);
+      }
+    }
+  }
+}
+
+// What a message of ours needs from the change graph: our `have` (a Bloom
+// filter of the changes since our last sync, when `our_last_sync`) and
+// automerge's get_hashes_to_send (when `their_have`): what the peer
+// explicitly needs (and we have), then every change since its last sync
+// that none of its Bloom filters contains, plus all changes that depend on
+// those.
 //
 // When the peer's heads include all of ours, every change of ours is an
 // ancestor of its heads, so its filter (which covers all its changes since
 // its last sync, and a Bloom filter has no false negatives) holds every
-// candidate: only the explicit needs remain, and we skip the walk.
-std::vector<uint32_t> ChangesToSend(const ChangeGraph& graph,
-                                    const HashList& our_heads,
-                                    const HashList& their_heads,
-                                    const std::vector<Have>& have,
-                                    const HashList& need) {
-  std::vector<uint32_t> need_indexes;
-  for (const auto& hash : need) {
-    if (auto index = graph.Find(hash)) need_indexes.push_back(*index);
-  }
-  if (have.empty() || CoversHeads(our_heads, their_heads)) {
-    return need_indexes;
+// candidate: only the explicit needs remain, and we skip the walk. The same
+// holds change by change: a change of ours that is an ancestor of the
+// peer's heads is one the peer has, and if it is not an ancestor of the
+// peer's last sync the peer's filter holds it, so it is not looked up (the
+// peer builds its filter and its heads from the same document; automerge's
+// empty filter of a reset is looked up as before).
+struct Selection {
+  std::optional<Have> have;
+  std::vector<uint32_t> to_send;
+};
+
+Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
+                        const HashList* our_last_sync,
+                        const HashList& their_heads,
+                        const std::vector<Have>* their_have,
+                        const HashList* their_need) {
+  Selection out;
+  AncestorMarks marks(graph);
+  IndexList have_since;
+  if (our_last_sync) {
+    have_since = ChangesSince(graph, marks, our_heads, *our_last_sync);
+    out.have =
+        Have{*our_last_sync,
+             BloomFilter::ForEntries(static_cast<uint32_t>(have_since.size()))};
   }
 
-  HashList last_sync;
-  for (const auto& h : have) {
-    last_sync.insert(last_sync.end(), h.last_sync.begin(), h.last_sync.end());
+  bool select = their_have != nullptr;
+  if (select) {
+    for (const auto& hash : *their_need) {
+      if (auto index = graph.Find(hash)) out.to_send.push_back(*index);
+    }
+    if (their_have->empty() || CoversHeads(our_heads, their_heads)) {
+      select = false;
+    }
   }
-  SortUnique(last_sync);
-  IndexList since = ChangesSince(graph, our_heads, last_sync);
-  const size_t n = since.size();
-  if (n == 0) return need_indexes;
+  IndexList send_since;
+  if (select) {
+    HashList last_sync;
+    for (const auto& h : *their_have) {
+      last_sync.insert(last_sync.end(), h.last_sync.begin(), h.last_sync.end());
+    }
+    SortUnique(last_sync);
+    send_since = ChangesSince(graph, marks, our_heads, last_sync);
+    if (send_since.size() == 0) select = false;
+  }
 
-  // held[k]: some filter (may) hold since[k]. One pass per filter over the
-  // records in order, looking the probes up a few changes ahead.
-  std::vector<uint8_t> held(n, 0);
-  for (const Have& h : have) {
-    h.bloom.ContainsEach(
-        n, [&](size_t k) -> const ChangeHash& { return graph.hash(since[k]); },
-        [&](size_t k) {
-          if (k < n) graph.Prefetch(since[k]);
-        },
-        [&](size_t k, bool contained) { held[k] |= contained; });
+  std::vector<uint8_t> held;
+  if (select) {
+    const size_t n = send_since.size();
+    held.assign(n, 0);
+    // Ancestors of the peer's heads: held without a lookup (see above).
+    const bool trust_heads =
+        their_have->size() == 1 &&
+        their_have->front().bloom.num_entries() != 0 &&
+        std::any_of(their_heads.begin(), their_heads.end(),
+                    [&](const ChangeHash& h) { return graph.Has(h); });
+    if (trust_heads) {
+      const std::vector<uint8_t>& theirs = marks.Of(their_heads);
+      for (size_t k = 0; k < n; ++k) held[k] = theirs[send_since[k]];
+    }
+    const bool same_changes = out.have && have_since.all == send_since.all &&
+                              have_since.size() == send_since.size() &&
+                              have_since.list == send_since.list;
+    if (their_have->size() == 1 && same_changes) {
+      // Both filters in one pass over the records.
+      ScanFilters(graph, send_since, &out.have->bloom,
+                  &their_have->front().bloom, held);
+      our_last_sync = nullptr;  // done
+    } else if (their_have->size() == 1) {
+      ScanFilters(graph, send_since, nullptr, &their_have->front().bloom, held);
+    } else {
+      // Automerge sends one filter; more are looked up one by one.
+      for (size_t k = 0; k < n; ++k) {
+        if (held[k]) continue;
+        const ChangeHash& hash = graph.hash(send_since[k]);
+        held[k] =
+            std::any_of(their_have->begin(), their_have->end(),
+                        [&](const Have& h) { return h.bloom.Contains(hash); });
+      }
+    }
   }
+  if (our_last_sync && have_since.size() != 0) {
+    std::vector<uint8_t> none(have_since.size(), 0);
+    ScanFilters(graph, have_since, &out.have->bloom, nullptr, none);
+  }
+  if (!select) return out;
 
   // Changes in `since` are in causal order, so a single forward pass finds
   // the closure: a change goes if no filter has it or if one of its deps
   // goes. Nothing before the first change that no filter holds can go (its
   // deps would have to go first), so the pass starts there and reads the
   // deps of the few changes after it only.
+  const size_t n = send_since.size();
   size_t first = 0;
   while (first < n && held[first]) ++first;
+  if (first == n) return out;
   std::vector<uint8_t> send(graph.size(), 0);
   for (size_t k = first; k < n; ++k) {
-    const uint32_t index = since[k];
+    const uint32_t index = send_since[k];
     bool go = !held[k];
     if (!go) {
-      if (k + kScanAhead < n) graph.PrefetchDeps(since[k + kScanAhead]);
+      if (k + kScanAhead < n) graph.PrefetchDeps(send_since[k + kScanAhead]);
       for (uint32_t dep : graph.deps(index)) {
         if (send[dep]) {
           go = true;
@@ -193,13 +316,13 @@ std::vector<uint32_t> ChangesToSend(const ChangeGraph& graph,
     }
     send[index] = go;
   }
-
-  std::vector<uint32_t> out;
+  std::vector<uint32_t> need_indexes = std::move(out.to_send);
+  out.to_send.clear();
   for (uint32_t index : need_indexes) {
-    if (!send[index]) out.push_back(index);
+    if (!send[index]) out.to_send.push_back(index);
   }
   for (size_t k = first; k < n; ++k) {
-    if (send[since[k]]) out.push_back(since[k]);
+    if (send[send_since[k]]) out.to_send.push_back(send_since[k]);
   }
   return out;
 }
@@ -280,23 +403,9 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
     our_need = MissingDepsFrom(doc, graph, our_heads, *state.their_heads);
   }
 
-  // Send a filter of what we have only once everything we need is among
-  // the peer's heads (otherwise the peer would answer a stale filter).
-  std::vector<Have> our_have;
-  {
-    HashList their_heads = state.their_heads.value_or(HashList{});
-    SortUnique(their_heads);
-    bool all_in_heads =
-        std::all_of(our_need.begin(), our_need.end(), [&](const ChangeHash& h) {
-          return std::binary_search(their_heads.begin(), their_heads.end(), h);
-        });
-    if (all_in_heads) {
-      our_have.push_back(MakeHave(graph, our_heads, state.shared_heads));
-    }
-  }
-
   // The peer's last sync names a change we do not have (we lost data, or
-  // it confused us with someone else): ask it to start over.
+  // it confused us with someone else): ask it to start over. (Automerge
+  // builds our filter first and drops it here; we skip that work.)
   if (state.their_have && !state.their_have->empty()) {
     for (const auto& hash : state.their_have->front().last_sync) {
       if (!Known(graph, our_heads, hash)) {
@@ -310,20 +419,40 @@ std::optional<Message> GenerateSyncMessage(Document& doc, SyncState& state) {
     }
   }
 
+  // Send a filter of what we have only once everything we need is among
+  // the peer's heads (otherwise the peer would answer a stale filter).
+  const HashList their_heads = state.their_heads.value_or(HashList{});
+  bool make_have;
+  {
+    HashList sorted_heads = their_heads;
+    SortUnique(sorted_heads);
+    make_have =
+        std::all_of(our_need.begin(), our_need.end(), [&](const ChangeHash& h) {
+          return std::binary_search(sorted_heads.begin(), sorted_heads.end(),
+                                    h);
+        });
+  }
+  // Select changes unless the peer is read-only (it would ignore them),
+  // has not told us what it has, or gets the whole document.
+  const bool select = !state.peer_read_only && state.their_have &&
+                      state.their_need && !state.SendWholeDocument();
+  Selection selection =
+      SelectChanges(graph, our_heads, make_have ? &state.shared_heads : nullptr,
+                    their_heads, select ? &*state.their_have : nullptr,
+                    select ? &*state.their_need : nullptr);
+  std::vector<Have> our_have;
+  if (selection.have) our_have.push_back(std::move(*selection.have));
+
   Payload payload;
   if (state.peer_read_only) {
-    // It would ignore our changes anyway.
     payload = ChangesPayload(graph, state, {});
   } else if (state.their_have && state.their_need) {
     if (state.SendWholeDocument()) {
       payload = WholeDocumentPayload(doc, graph);
     } else {
-      std::vector<uint32_t> all = ChangesToSend(
-          graph, our_heads, state.their_heads.value_or(HashList{}),
-          *state.their_have, *state.their_need);
       std::vector<uint32_t> fresh;
-      fresh.reserve(all.size());
-      for (uint32_t i : all) {
+      fresh.reserve(selection.to_send.size());
+      for (uint32_t i : selection.to_send) {
         if (!state.sent_hashes.contains(graph.hash(i))) {
           fresh.push_back(i);
         }
