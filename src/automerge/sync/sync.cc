@@ -96,33 +96,90 @@ HashList MissingDepsFrom(Document& doc, const ChangeGraph& graph,
   return missing;
 }
 
-// Ancestor marks (see MarkAncestors) of the last hash list asked for: the
-// filter we send and the changes we select often need the same marks (our
-// shared heads are the peer's heads after a round).
-class AncestorMarks {
+// The changes that are neither `heads` (those we know) nor ancestors of
+// them, in increasing index order. Every change is one of our heads or an
+// ancestor of one, so walking back from our heads and from `heads` at once
+// finds them: changes are taken in decreasing index order (deps have
+// smaller indexes, so a change's children all come first and it is known
+// whether `heads` reach it), and the walk stops when no change that only
+// our heads reach is left. It visits about the changes that differ and
+// their deps, not the whole history (automerge's get_hashes walks it all).
+std::vector<uint32_t> NotAncestors(const ChangeGraph& graph,
+                                   const HashList& our_heads,
+                                   std::span<const ChangeHash> heads) {
+  enum : uint8_t { kUnseen = 0, kOurs = 1, kTheirs = 2 };
+  std::vector<uint8_t> seen(graph.size(), kUnseen);
+  std::vector<uint32_t> queue;  // a max-heap of indexes
+  size_t ours_left = 0;         // queued kOurs entries
+  for (const auto& head : heads) {
+    if (auto index = graph.Find(head); index && seen[*index] == kUnseen) {
+      seen[*index] = kTheirs;
+      queue.push_back(*index);
+    }
+  }
+  for (const auto& head : our_heads) {
+    if (auto index = graph.Find(head); index && seen[*index] == kUnseen) {
+      seen[*index] = kOurs;
+      queue.push_back(*index);
+      ++ours_left;
+    }
+  }
+  std::make_heap(queue.begin(), queue.end());
+  std::vector<uint32_t> out;
+  while (ours_left != 0) {
+    std::pop_heap(queue.begin(), queue.end());
+    const uint32_t index = queue.back();
+    queue.pop_back();
+    const uint8_t mark = seen[index];
+    if (mark == kOurs) {
+      --ours_left;
+      out.push_back(index);
+    }
+    for (uint32_t dep : graph.deps(index)) {
+      if (seen[dep] == kUnseen) {
+        seen[dep] = mark;
+        queue.push_back(dep);
+        std::push_heap(queue.begin(), queue.end());
+        ours_left += mark == kOurs;
+      } else if (seen[dep] == kOurs && mark == kTheirs) {
+        seen[dep] = kTheirs;  // still queued, now as theirs
+        --ours_left;
+      }
+    }
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// NotAncestors of the last hash list asked for: the filter we send and the
+// changes we select often need the same (our shared heads are the peer's
+// heads after a round).
+class NotAncestorsCache {
  public:
-  explicit AncestorMarks(const ChangeGraph& graph) : graph_(graph) {}
-  const std::vector<uint8_t>& Of(std::span<const ChangeHash> heads) {
+  NotAncestorsCache(const ChangeGraph& graph, const HashList& our_heads)
+      : graph_(graph), our_heads_(our_heads) {}
+  const std::vector<uint32_t>& Of(std::span<const ChangeHash> heads) {
     HashList key(heads.begin(), heads.end());
     SortUnique(key);
     if (!valid_ || key != key_) {
-      marks_ = MarkAncestors(graph_, key);
+      list_ = NotAncestors(graph_, our_heads_, key);
       key_ = std::move(key);
       valid_ = true;
     }
-    return marks_;
+    return list_;
   }
 
  private:
   const ChangeGraph& graph_;
+  const HashList& our_heads_;
   bool valid_ = false;
   HashList key_;
-  std::vector<uint8_t> marks_;
+  std::vector<uint32_t> list_;
 };
 
 // The changes that are not ancestors of `have_deps`, in application order
 // (automerge's ChangeGraph::get_hashes).
-IndexList ChangesSince(const ChangeGraph& graph, AncestorMarks& marks,
+IndexList ChangesSince(const ChangeGraph& graph, NotAncestorsCache& cache,
                        const HashList& our_heads,
                        std::span<const ChangeHash> have_deps) {
   IndexList out;
@@ -132,11 +189,7 @@ IndexList ChangesSince(const ChangeGraph& graph, AncestorMarks& marks,
     return out;
   }
   if (CoversHeads(our_heads, have_deps)) return out;
-  const std::vector<uint8_t>& ancestors = marks.Of(have_deps);
-  const uint32_t n = graph.size();
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!ancestors[i]) out.list.push_back(i);
-  }
+  out.list = cache.Of(have_deps);
   return out;
 }
 
@@ -222,10 +275,10 @@ Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
                         const std::vector<Have>* their_have,
                         const HashList* their_need) {
   Selection out;
-  AncestorMarks marks(graph);
+  NotAncestorsCache cache(graph, our_heads);
   IndexList have_since;
   if (our_last_sync) {
-    have_since = ChangesSince(graph, marks, our_heads, *our_last_sync);
+    have_since = ChangesSince(graph, cache, our_heads, *our_last_sync);
     out.have =
         Have{*our_last_sync,
              BloomFilter::ForEntries(static_cast<uint32_t>(have_since.size()))};
@@ -247,7 +300,7 @@ Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
       last_sync.insert(last_sync.end(), h.last_sync.begin(), h.last_sync.end());
     }
     SortUnique(last_sync);
-    send_since = ChangesSince(graph, marks, our_heads, last_sync);
+    send_since = ChangesSince(graph, cache, our_heads, last_sync);
     if (send_since.size() == 0) select = false;
   }
 
@@ -261,9 +314,21 @@ Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
         their_have->front().bloom.num_entries() != 0 &&
         std::any_of(their_heads.begin(), their_heads.end(),
                     [&](const ChangeHash& h) { return graph.Has(h); });
+    // Positions in send_since of the changes that are no ancestors of the
+    // peer's heads (the only ones to look up when trust_heads).
+    std::vector<uint32_t> lookups;
     if (trust_heads) {
-      const std::vector<uint8_t>& theirs = marks.Of(their_heads);
-      for (size_t k = 0; k < n; ++k) held[k] = theirs[send_since[k]];
+      const std::vector<uint32_t>& not_theirs = cache.Of(their_heads);
+      std::fill(held.begin(), held.end(), 1);
+      size_t k = 0;
+      for (uint32_t index : not_theirs) {  // both increasing
+        while (k < n && send_since[k] < index) ++k;
+        if (k == n) break;
+        if (send_since[k] == index) {
+          held[k] = 0;
+          lookups.push_back(static_cast<uint32_t>(k));
+        }
+      }
     }
     const bool same_changes = out.have && have_since.all == send_since.all &&
                               have_since.size() == send_since.size() &&
@@ -273,6 +338,14 @@ Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
       ScanFilters(graph, send_since, &out.have->bloom,
                   &their_have->front().bloom, held);
       our_last_sync = nullptr;  // done
+    } else if (their_have->size() == 1 && trust_heads) {
+      // Only the few changes the peer's heads do not cover.
+      IndexList sub;
+      for (uint32_t k : lookups) sub.list.push_back(send_since[k]);
+      std::vector<uint8_t> sub_held(sub.size(), 0);
+      ScanFilters(graph, sub, nullptr, &their_have->front().bloom, sub_held);
+      for (size_t j = 0; j < lookups.size(); ++j)
+        held[lookups[j]] = sub_held[j];
     } else if (their_have->size() == 1) {
       ScanFilters(graph, send_since, nullptr, &their_have->front().bloom, held);
     } else {
