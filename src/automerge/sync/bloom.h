@@ -65,17 +65,12 @@ class BloomFilter {
   bool Contains(const ChangeHash& hash) const;
   // Batched use (a sync scans every change of a big document): compute a
   // hash's probe positions once with Probes() (num_probes() of them, at
-  // most kMaxProbes), prefetch their bytes, and set or test them a few
-  // hashes later. SetProbes(Probes(h)) is Add(h); for a filter with entries,
+  // most kMaxProbes) and set or test them a few hashes later.
+  // SetProbes(Probes(h)) is Add(h); for a filter with entries,
   // TestProbes(Probes(h)) is Contains(h). Only for a filter with
   // HasBitArray() (Add and Contains handle the other cases).
   bool HasBitArray() const { return !bits_.empty() && num_probes_ != 0; }
   void Probes(const ChangeHash& hash, uint64_t* out) const;
-  void PrefetchProbes(const uint64_t* probes) const {
-    for (uint32_t p = 0; p < num_probes_; ++p) {
-      __builtin_prefetch(bits_.data() + (probes[p] >> 3));
-    }
-  }
   void SetProbes(const uint64_t* probes) {
     for (uint32_t p = 0; p < num_probes_; ++p) {
       bits_[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
@@ -84,6 +79,25 @@ class BloomFilter {
   bool TestProbes(const uint64_t* probes) const {
     for (uint32_t p = 0; p < num_probes_; ++p) {
       if ((bits_[probes[p] >> 3] & (1u << (probes[p] & 7))) == 0) return false;
+    }
+    return true;
+  }
+  // The same for kLanes hashes at a time: probes[p][j] is probe p of
+  // *hashes[j]. With AVX2 the probe sequences of the eight hashes advance
+  // side by side (the sequence is a chain of dependent additions, which is
+  // most of the cost of a probe); the values are those of Probes().
+  static constexpr size_t kLanes = 8;
+  using LaneProbes = uint64_t[kMaxProbes][kLanes];
+  void Probes8(const ChangeHash* const* hashes, LaneProbes& probes) const;
+  void SetLane(const LaneProbes& probes, size_t lane) {
+    for (uint32_t p = 0; p < num_probes_; ++p) {
+      bits_[probes[p][lane] >> 3] |= uint8_t(1u << (probes[p][lane] & 7));
+    }
+  }
+  bool TestLane(const LaneProbes& probes, size_t lane) const {
+    for (uint32_t p = 0; p < num_probes_; ++p) {
+      if ((bits_[probes[p][lane] >> 3] & (1u << (probes[p][lane] & 7))) == 0)
+        return false;
     }
     return true;
   }

@@ -212,37 +212,53 @@ void ScanFilters(const ChangeGraph& graph, const IndexList& since,
     lookup = nullptr;
   }
   if (!add && !lookup) return;
-  constexpr size_t kAhead = 8;       // probes computed this far ahead
-  constexpr size_t kLoadAhead = 24;  // records prefetched this far ahead
-  uint64_t add_ring[kAhead][BloomFilter::kMaxProbes];
-  uint64_t look_ring[kAhead][BloomFilter::kMaxProbes];
-  bool look_on[kAhead] = {};
+  // Changes go in groups of kLanes: a group's probes are computed one group
+  // before they are set or tested.
+  constexpr size_t kLanes = BloomFilter::kLanes;
+  constexpr size_t kLoadAhead = 32;  // records prefetched this far ahead
+  BloomFilter::LaneProbes add_probes[2], look_probes[2];
+  bool look_on[2][kLanes] = {};
+  size_t group_start[2] = {0, 0}, group_len[2] = {0, 0};
   auto needed = [&](size_t k) { return add || !held[k]; };
   for (size_t k = 0; k < kLoadAhead && k < n; ++k) {
     if (needed(k)) graph.Prefetch(since[k]);
   }
-  for (size_t i = 0; i < n + kAhead; ++i) {
-    const size_t slot = i % kAhead;
-    if (i >= kAhead) {
-      if (add) add->SetProbes(add_ring[slot]);
-      if (look_on[slot] && lookup->TestProbes(look_ring[slot])) {
-        held[i - kAhead] = 1;
+  const size_t groups = (n + kLanes - 1) / kLanes;
+  for (size_t g = 0; g <= groups; ++g) {
+    const size_t slot = g & 1;
+    if (g < groups) {
+      const size_t start = g * kLanes;
+      const size_t len = std::min(kLanes, n - start);
+      for (size_t k = start + kLoadAhead;
+           k < start + kLoadAhead + kLanes && k < n; ++k) {
+        if (needed(k)) graph.Prefetch(since[k]);
       }
+      const ChangeHash* hashes[kLanes];
+      const ChangeHash* any = nullptr;
+      bool any_lookup = false;
+      for (size_t j = 0; j < kLanes; ++j) {
+        const size_t k = start + j;
+        look_on[slot][j] = j < len && lookup && !held[k];
+        any_lookup |= look_on[slot][j];
+        hashes[j] = j < len && (add || look_on[slot][j]) ? &graph.hash(since[k])
+                                                         : nullptr;
+        if (!any && hashes[j]) any = hashes[j];
+      }
+      for (auto& h : hashes) h = h ? h : any;  // padding lanes: ignored
+      // (Prefetching the filter bytes as well made it slower: the filters
+      // stay in the L2 cache, and the prefetches compete with the records'.)
+      if (add) add->Probes8(hashes, add_probes[slot]);
+      if (any_lookup) lookup->Probes8(hashes, look_probes[slot]);
+      group_start[slot] = start;
+      group_len[slot] = len;
     }
-    if (i < n) {
-      if (i + kLoadAhead < n && needed(i + kLoadAhead)) {
-        graph.Prefetch(since[i + kLoadAhead]);
-      }
-      look_on[slot] = lookup && !held[i];
-      if (!add && !look_on[slot]) continue;
-      const ChangeHash& hash = graph.hash(since[i]);
-      if (add) {
-        add->Probes(hash, add_ring[slot]);
-        add->PrefetchProbes(add_ring[slot]);
-      }
-      if (look_on[slot]) {
-        lookup->Probes(hash, look_ring[slot]);
-        lookup->PrefetchProbes(look_ring[slot]);
+    if (g >= 1) {
+      const size_t prev = slot ^ 1;
+      for (size_t j = 0; j < group_len[prev]; ++j) {
+        if (add) add->SetLane(add_probes[prev], j);
+        if (look_on[prev][j] && lookup->TestLane(look_probes[prev], j)) {
+          held[group_start[prev] + j] = 1;
+        }
       }
     }
   }
