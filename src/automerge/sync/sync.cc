@@ -16,28 +16,6 @@ void SortUnique(HashList& hashes) {
 // Record prefetch distance of the linear scans below.
 constexpr uint32_t kScanAhead = 16;
 
-// Marks every change that is `heads` (those we know) or an ancestor of
-// them. Change indexes are a causal order (deps have smaller indexes), so
-// one backward sweep from the highest head marks them all, reading the
-// records in order.
-std::vector<uint8_t> MarkAncestors(const ChangeGraph& graph,
-                                   std::span<const ChangeHash> heads) {
-  std::vector<uint8_t> marked(graph.size(), 0);
-  uint32_t top = 0;
-  for (const auto& head : heads) {
-    if (auto index = graph.Find(head)) {
-      marked[*index] = 1;
-      top = std::max(top, *index + 1);
-    }
-  }
-  for (uint32_t i = top; i-- > 0;) {
-    if (i >= kScanAhead) graph.PrefetchDeps(i - kScanAhead);
-    if (!marked[i]) continue;
-    for (uint32_t dep : graph.deps(i)) marked[dep] = 1;
-  }
-  return marked;
-}
-
 // True if every one of our heads is in `hashes`: then every change is an
 // ancestor of `hashes` (or one of them).
 bool CoversHeads(const HashList& our_heads,
@@ -650,10 +628,12 @@ Status ReceiveSyncMessage(Document& doc, SyncState& state,
     // The peer has everything we have.
     state.sent_hashes.clear();
   } else if (!state.sent_hashes.empty()) {
-    std::vector<uint8_t> acknowledged = MarkAncestors(graph, message.heads);
+    const std::vector<uint32_t> not_acknowledged =
+        NotAncestors(graph, after_heads, message.heads);  // sorted
     state.sent_hashes.erase_if([&](const ChangeHash& hash) {
       auto index = graph.Find(hash);
-      return index && acknowledged[*index];
+      return index && !std::binary_search(not_acknowledged.begin(),
+                                          not_acknowledged.end(), *index);
     });
   }
 

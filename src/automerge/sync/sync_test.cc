@@ -612,5 +612,24 @@ TEST(SyncTest, MessagesMatchThePlainDefinitions) {
   EXPECT_GT(false_positives, 0u);
 }
 
+// A message whose heads cover part of what we sent acknowledges exactly
+// those changes (the heads and their ancestors); the rest stays "sent".
+TEST(SyncTest, ReceiveForgetsTheSentChangesThePeerAcknowledges) {
+  Document a = DocWith('a', {1, 2, 3, 4, 5, 6});
+  SyncState state;
+  for (size_t i = 0; i < a.NumChanges(); ++i) {
+    state.sent_hashes.insert(a.ChangeHashAt(i));
+  }
+  Message message;
+  message.heads = {a.ChangeHashAt(2)};
+  ASSERT_TRUE(ReceiveSyncMessage(a, state, message).has_value());
+  const std::vector<size_t> rest = a.GetChangeIndexesSince(message.heads);
+  ASSERT_FALSE(rest.empty());
+  ASSERT_LT(rest.size(), a.NumChanges() - 1);
+  ChangeHashSet expected;
+  for (size_t i : rest) expected.insert(a.ChangeHashAt(i));
+  EXPECT_EQ(state.sent_hashes, expected);
+}
+
 }  // namespace
 }  // namespace vudo::automerge::sync
