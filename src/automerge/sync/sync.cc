@@ -174,10 +174,10 @@ IndexList ChangesSince(const ChangeGraph& graph, NotAncestorsCache& cache,
 // One pass over the changes `since`, in order: adds each to `add` (unless
 // null) and sets held[k] when `lookup` (unless null) may hold since[k],
 // skipping the lookup where held[k] is already set. Each hash's probes are
-// computed once, their filter bytes prefetched, and set or tested a few
-// changes later; the change records are prefetched further ahead. The
-// records are the bulk of the memory traffic (a big document's do not fit
-// in the caches), hence one pass for both filters where possible.
+// computed once (eight hashes at a time) and set or tested a group later;
+// the change records are prefetched further ahead. The records are the bulk
+// of the memory traffic (a big document's do not fit in the caches), hence
+// one pass for both filters where possible.
 void ScanFilters(const ChangeGraph& graph, const IndexList& since,
                  BloomFilter* add, const BloomFilter* lookup,
                  std::vector<uint8_t>& held) {
@@ -316,6 +316,7 @@ Selection SelectChanges(const ChangeGraph& graph, const HashList& our_heads,
       std::fill(held.begin(), held.end(), 1);
       size_t k = 0;
       for (uint32_t index : not_theirs) {  // both increasing
+        if (send_since.all) k = index;     // position = index
         while (k < n && send_since[k] < index) ++k;
         if (k == n) break;
         if (send_since[k] == index) {
