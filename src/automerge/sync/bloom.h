@@ -72,8 +72,11 @@ class BloomFilter {
   bool HasBitArray() const { return !bits_.empty() && num_probes_ != 0; }
   void Probes(const ChangeHash& hash, uint64_t* out) const;
   void SetProbes(const uint64_t* probes) {
-    for (uint32_t p = 0; p < num_probes_; ++p) {
-      bits_[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
+    // Locals: a byte store may alias any member, which would be reloaded.
+    uint8_t* bits = bits_.data();
+    const uint32_t count = num_probes_;
+    for (uint32_t p = 0; p < count; ++p) {
+      bits[probes[p] >> 3] |= uint8_t(1u << (probes[p] & 7));
     }
   }
   bool TestProbes(const uint64_t* probes) const {
@@ -90,8 +93,10 @@ class BloomFilter {
   using LaneProbes = uint64_t[kMaxProbes][kLanes];
   void Probes8(const ChangeHash* const* hashes, LaneProbes& probes) const;
   void SetLane(const LaneProbes& probes, size_t lane) {
-    for (uint32_t p = 0; p < num_probes_; ++p) {
-      bits_[probes[p][lane] >> 3] |= uint8_t(1u << (probes[p][lane] & 7));
+    uint8_t* bits = bits_.data();  // locals: see SetProbes
+    const uint32_t count = num_probes_;
+    for (uint32_t p = 0; p < count; ++p) {
+      bits[probes[p][lane] >> 3] |= uint8_t(1u << (probes[p][lane] & 7));
     }
   }
   bool TestLane(const LaneProbes& probes, size_t lane) const {
