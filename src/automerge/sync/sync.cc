@@ -198,6 +198,11 @@ void ScanFilters(const ChangeGraph& graph, const IndexList& since,
   bool look_on[2][kLanes] = {};
   size_t group_start[2] = {0, 0}, group_len[2] = {0, 0};
   auto needed = [&](size_t k) { return add || !held[k]; };
+  // Filters of the same size and probe count probe the same positions (two
+  // peers with as many changes since their last sync, e.g. equal forks).
+  const bool same_probes = add && lookup &&
+                           add->bits().size() == lookup->bits().size() &&
+                           add->num_probes() == lookup->num_probes();
   for (size_t k = 0; k < kLoadAhead && k < n; ++k) {
     if (needed(k)) graph.Prefetch(since[k]);
   }
@@ -226,7 +231,9 @@ void ScanFilters(const ChangeGraph& graph, const IndexList& since,
       // (Prefetching the filter bytes as well made it slower: the filters
       // stay in the L2 cache, and the prefetches compete with the records'.)
       if (add) add->Probes8(hashes, add_probes[slot]);
-      if (any_lookup) lookup->Probes8(hashes, look_probes[slot]);
+      if (any_lookup && !same_probes) {
+        lookup->Probes8(hashes, look_probes[slot]);
+      }
       group_start[slot] = start;
       group_len[slot] = len;
     }
@@ -234,7 +241,9 @@ void ScanFilters(const ChangeGraph& graph, const IndexList& since,
       const size_t prev = slot ^ 1;
       for (size_t j = 0; j < group_len[prev]; ++j) {
         if (add) add->SetLane(add_probes[prev], j);
-        if (look_on[prev][j] && lookup->TestLane(look_probes[prev], j)) {
+        if (look_on[prev][j] &&
+            lookup->TestLane(same_probes ? add_probes[prev] : look_probes[prev],
+                             j)) {
           held[group_start[prev] + j] = 1;
         }
       }
