@@ -1609,6 +1609,8 @@ size_t Document::NumQueued() const { return impl_->queue.size(); }
 
 Status Document::EnsureHistory() { return impl_->EnsureHistory(); }
 
+const Document::Impl& Document::internal() const { return *impl_; }
+
 Result<Document> Document::Load(ByteSpan data, ActorId actor) {
   auto impl = std::make_unique<Impl>(std::move(actor));
   VUDO_TRY(impl->LoadAll(data, /*require_deps=*/true));
