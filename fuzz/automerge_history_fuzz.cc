@@ -4,6 +4,7 @@
 // is a document chunk's body (no chunk header, so no checksum stands in the
 // way of mutations); the seeds in fuzz/corpus/fuzz_automerge_history are
 // bodies of small documents.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -19,13 +20,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       generic.LoadDocumentChunk(body, Document::Impl::LoadMode::kHistoryOnly);
   auto fast = RebuildChangeChunks(body);
   if (g.has_value() != fast.has_value()) std::abort();
+  // The rebuild into a document (chunks in its arena, records, hash index)
+  // agrees too.
+  Document::Impl doc(vudo::Bytes(16, 1));
+  auto h = RebuildHistory(doc, body);
+  if (h.has_value() != fast.has_value()) std::abort();
   if (!fast) return 0;
-  if (fast->size() != generic.records.size()) std::abort();
+  if (fast->size() != generic.records.size() ||
+      fast->size() != doc.records.size())
+    std::abort();
   for (size_t i = 0; i < fast->size(); ++i) {
-    const ChangeRecord& r = generic.records[i];
     const vudo::Bytes& b = (*fast)[i];
-    if (b.size() != r.bytes_len || !std::equal(b.begin(), b.end(), r.bytes))
-      std::abort();
+    for (const ChangeRecord* r : {&generic.records[i], &doc.records[i]}) {
+      vudo::ByteSpan c = r->chunk();
+      if (!std::equal(b.begin(), b.end(), c.begin(), c.end())) std::abort();
+    }
+    auto found = doc.hash_index.Find(doc.records[i].hash, doc.records);
+    if (!found || *found != i) std::abort();
   }
   return 0;
 }

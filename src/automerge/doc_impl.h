@@ -28,6 +28,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "automerge/change.h"
@@ -126,22 +127,33 @@ struct Obj {
   }
 };
 
-// One applied change.
+// One applied change: 80 bytes (a rebuilt history holds one per change,
+// written in one go). The chunk's length, message and extra bytes are read
+// back from the chunk when asked for (chunk(), tail()).
 struct ChangeRecord {
   ChangeHash hash;
-  const uint8_t* bytes = nullptr;  // type-1 chunk in the arena
-  uint32_t bytes_len = 0;
-  uint32_t actor = 0;  // doc actor index
+  const uint8_t* bytes = nullptr;  // canonical type-1 chunk in the arena
   uint64_t seq = 0;
   uint64_t start_op = 0;
-  uint64_t max_op = 0;
+  int64_t time = 0;
+  uint32_t actor = 0;     // doc actor index
   uint32_t deps_off = 0;  // into Impl::dep_indexes
   uint32_t deps_count = 0;
-  int64_t time = 0;
-  uint32_t msg_off = 0;  // message bytes within the chunk
-  uint32_t msg_len = 0;
-  uint32_t extra_len = 0;  // extra bytes = the last extra_len chunk bytes
+  // Ops in the change: < 2^31, as an applied change holds its ops in
+  // memory (and ApplyDecoded checks) and a rebuild checks the total.
+  uint32_t num_ops : 31 = 0;
+  uint32_t has_tail : 1 = 0;  // a message or extra bytes
+
+  uint64_t max_op() const { return start_op + num_ops - 1; }
+  // The chunk: magic, checksum, type, uleb(length), body.
+  ByteSpan chunk() const;
+  struct Tail {
+    std::string_view message;
+    ByteSpan extra;  // the bytes after the columns
+  };
+  Tail tail() const;
 };
+static_assert(sizeof(ChangeRecord) == 80);
 
 // Open-addressing table OpId -> element (the key is read from the element).
 class ElemIndex {
@@ -197,16 +209,50 @@ class ElemRuns {
   mutable bool sorted_ = true;
 };
 
-// Append-only storage of chunk bytes with stable addresses.
+// Asks for transparent huge pages for the 2 MiB-aligned part of [p, p +
+// bytes) before its first write (a hint: no effect where THP is off, on
+// memory already in use, or for less than 4 MiB). Large fresh arrays fault
+// in far faster so.
+void AdviseHugePages(const void* p, size_t bytes);
+
+// Append-only storage of chunk bytes with stable addresses. Blocks are
+// left uninitialised (every byte handed out is written by the caller) and
+// grow with the arena (64 KiB up to 16 MiB); blocks of 4 MiB and more are
+// aligned to 2 MiB and asked to use transparent huge pages, as a history
+// rebuild writes tens of MB here in one go.
 class ByteArena {
  public:
   const uint8_t* Add(ByteSpan b);
+  // Room for at least n bytes at the tail, valid until the next call;
+  // Commit(k) (k <= n) then keeps the first k bytes and returns their
+  // address. Lets a writer build a chunk in place.
+  uint8_t* Reserve(size_t n) {
+    own_ = nullptr;
+    return room_ >= n ? tail_ : NewRoom(n);
+  }
+  const uint8_t* Commit(size_t k) {
+    total_ += k;
+    if (own_) return std::exchange(own_, nullptr);
+    const uint8_t* p = tail_;
+    tail_ += k;
+    room_ -= k;
+    return p;
+  }
   size_t size() const { return total_; }
 
  private:
-  static constexpr size_t kBlock = size_t{1} << 20;
-  std::vector<std::unique_ptr<uint8_t[]>> blocks_;
-  size_t used_ = kBlock;  // in the last block
+  struct Free {
+    size_t align = 0;
+    void operator()(uint8_t* p) const;
+  };
+  using Block = std::unique_ptr<uint8_t, Free>;
+  static Block NewBlock(size_t size);
+  uint8_t* NewRoom(size_t n);
+  std::vector<Block> blocks_;
+  uint8_t* tail_ = nullptr;  // free space of the current block
+  size_t room_ = 0;
+  uint8_t* own_ = nullptr;  // reserved: a block of its own (large chunk)
+  size_t next_block_ = size_t{64} << 10;
   size_t total_ = 0;
 };
 
@@ -224,6 +270,35 @@ class HashIndex {
                     const std::vector<ChangeRecord>& recs);
   // Makes room for n entries in total.
   void Reserve(size_t n);
+  // Bulk build of an empty index: entries are bucketed by home slot as
+  // they are added (Bulk::Add, any order), then BuildUnique inserts them
+  // stretch by stretch of the table, each written while in cache (in
+  // record order every insert was a cache miss). BuildUnique returns false
+  // if two records have the same hash.
+  class Bulk {
+   public:
+    explicit Bulk(size_t n);  // n: the entries to come (a bound is fine)
+    void Add(const ChangeHash& h, uint32_t index) {
+      const uint64_t e = (uint64_t{Prefix(h)} << 32) | index;
+      const size_t b = (Prefix(h) & mask_) >> shift_;
+      if (fill_[b] < cap_)
+        buckets_[b * cap_ + fill_[b]++] = e;
+      else
+        spill_.push_back(e);  // (a bucket far fuller than the mean)
+    }
+
+   private:
+    friend class HashIndex;
+    static constexpr int kBits = 10;  // 2^kBits buckets
+    size_t slots_ = 0;
+    size_t mask_ = 0;
+    int shift_ = 0;
+    size_t cap_ = 0;
+    std::unique_ptr<uint64_t[]> buckets_;  // uninitialised until Add
+    std::vector<uint32_t> fill_;
+    std::vector<uint64_t> spill_;
+  };
+  bool BuildUnique(Bulk& bulk, const std::vector<ChangeRecord>& recs);
   // Hints the CPU to load the slot where `h` starts probing (bulk inserts
   // prefetch a few entries ahead).
   void Prefetch(const ChangeHash& h) const {
@@ -238,7 +313,9 @@ class HashIndex {
     std::memcpy(&v, h.data(), 4);
     return v;
   }
+  static size_t SlotsFor(size_t n);
   void Rehash(size_t slots);
+  bool InsertEntryUnique(uint64_t e, const std::vector<ChangeRecord>& recs);
   std::vector<uint64_t> slots_;  // prefix << 32 | index, or kEmpty
   size_t count_ = 0;
 };

@@ -1,11 +1,15 @@
 #include "automerge/document.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <unordered_set>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "automerge/columnar.h"
 #include "automerge/doc_impl.h"
@@ -71,30 +75,109 @@ ObjType TypeOfMake(Action a) {
 // ---------------------------------------------------------------------------
 // ByteArena / HashIndex
 
+ByteSpan ChangeRecord::chunk() const {
+  // The arena holds chunks this code wrote or re-encoded: the length is a
+  // valid uleb after magic, checksum and type.
+  uint64_t len = 0;
+  size_t i = 9;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const uint8_t b = bytes[i++];
+    len |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) break;
+  }
+  return ByteSpan(bytes, i + len);
+}
+
+ChangeRecord::Tail ChangeRecord::tail() const {
+  Tail t;
+  if (!has_tail) return t;
+  ByteReader r(chunk().subspan(9));
+  if (!ReadUleb(r)) return t;
+  auto skip_sized = [&](uint64_t unit) -> bool {
+    auto n = ReadUleb(r);
+    return n && *n <= r.remaining() / unit && r.Skip(*n * unit).has_value();
+  };
+  // Deps, actor, seq, start op, time, message.
+  if (!skip_sized(32) || !skip_sized(1) || !ReadUleb(r) || !ReadUleb(r) ||
+      !ReadSleb(r))
+    return t;
+  auto mlen = ReadUleb(r);
+  if (!mlen || *mlen > r.remaining()) return t;
+  ByteSpan msg = *r.ReadSpan(*mlen);
+  t.message =
+      std::string_view(reinterpret_cast<const char*>(msg.data()), msg.size());
+  // Other actors, column metadata and data; the rest is the extra bytes.
+  auto nother = ReadUleb(r);
+  if (!nother) return t;
+  for (uint64_t i = 0; i < *nother; ++i)
+    if (!skip_sized(1)) return t;
+  auto ncols = ReadUleb(r);
+  if (!ncols) return t;
+  uint64_t data = 0;
+  for (uint64_t i = 0; i < *ncols; ++i) {
+    auto spec = ReadUleb(r);
+    auto len = spec ? ReadUleb(r) : spec;
+    if (!len) return t;
+    data += *len;
+    if (data > r.remaining()) return t;
+  }
+  if (!r.Skip(data)) return t;
+  t.extra = r.rest();
+  return t;
+}
+
+void AdviseHugePages(const void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < 2 * kHuge) return;
+  uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+void ByteArena::Free::operator()(uint8_t* p) const {
+  if (align)
+    ::operator delete (p, std::align_val_t{align});
+  else
+    ::operator delete(p);
+}
+
+ByteArena::Block ByteArena::NewBlock(size_t size) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (size < 2 * kHuge)
+    return Block(static_cast<uint8_t*>(::operator new(size)), Free{0});
+  size = (size + kHuge - 1) & ~(kHuge - 1);
+  auto* p =
+      static_cast<uint8_t*>(::operator new (size, std::align_val_t{kHuge}));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, size, MADV_HUGEPAGE);  // a hint: no effect where THP is off
+#endif
+  return Block(p, Free{kHuge});
+}
+
+uint8_t* ByteArena::NewRoom(size_t n) {
+  constexpr size_t kMaxBlock = size_t{16} << 20;
+  if (n > next_block_ / 4) {
+    // A large chunk gets a block of its own; the current one stays.
+    blocks_.push_back(NewBlock(n));
+    own_ = blocks_.back().get();
+    return own_;
+  }
+  blocks_.push_back(NewBlock(next_block_));
+  tail_ = blocks_.back().get();
+  room_ = next_block_;
+  next_block_ = std::min(next_block_ * 2, kMaxBlock);
+  return tail_;
+}
+
 const uint8_t* ByteArena::Add(ByteSpan b) {
-  if (b.size() > kBlock / 4) {
-    // Large chunks get their own block (kept before the current one).
-    auto blk = std::make_unique<uint8_t[]>(b.size());
-    std::memcpy(blk.get(), b.data(), b.size());
-    const uint8_t* p = blk.get();
-    if (blocks_.empty()) {
-      blocks_.push_back(std::move(blk));
-      used_ = kBlock;  // no room in it
-    } else {
-      blocks_.insert(blocks_.end() - 1, std::move(blk));
-    }
-    total_ += b.size();
-    return p;
-  }
-  if (kBlock - used_ < b.size()) {
-    blocks_.push_back(std::make_unique<uint8_t[]>(kBlock));
-    used_ = 0;
-  }
-  uint8_t* p = blocks_.back().get() + used_;
+  uint8_t* p = Reserve(b.size());
   if (!b.empty()) std::memcpy(p, b.data(), b.size());
-  used_ += b.size();
-  total_ += b.size();
-  return p;
+  return Commit(b.size());
 }
 
 std::optional<uint32_t> HashIndex::Find(
@@ -113,6 +196,8 @@ std::optional<uint32_t> HashIndex::Find(
 
 void HashIndex::Rehash(size_t n) {
   std::vector<uint64_t> old = std::move(slots_);
+  slots_.reserve(n);
+  AdviseHugePages(slots_.data(), n * sizeof(uint64_t));
   slots_.assign(n, kEmpty);
   const size_t mask = n - 1;
   for (uint64_t s : old) {
@@ -124,8 +209,7 @@ void HashIndex::Rehash(size_t n) {
 }
 
 void HashIndex::Reserve(size_t n) {
-  size_t want = 64;
-  while (want < 2 * n) want *= 2;
+  const size_t want = SlotsFor(n);
   if (want > slots_.size()) Rehash(want);
 }
 
@@ -144,6 +228,73 @@ bool HashIndex::InsertUnique(const ChangeHash& h, uint32_t index,
   }
   slots_[i] = (uint64_t{prefix} << 32) | index;
   ++count_;
+  return true;
+}
+
+HashIndex::Bulk::Bulk(size_t n) : slots_(SlotsFor(n)), mask_(slots_ - 1) {
+  // Up to 2^kBits buckets of at least 64 slots; each sized for its mean
+  // share plus 4 standard deviations (overflow goes to spill_).
+  const int bits = std::bit_width(mask_);
+  shift_ = bits > kBits + 6 ? bits - kBits : std::min(bits, 6);
+  const size_t nbuckets = slots_ >> shift_;
+  const size_t mean = n / nbuckets + 1;
+  size_t sd = 1;
+  while (sd * sd < mean) ++sd;
+  cap_ = mean + 4 * sd + 8;
+  buckets_.reset(new uint64_t[nbuckets * cap_]);
+  fill_.assign(nbuckets, 0);
+}
+
+size_t HashIndex::SlotsFor(size_t n) {
+  size_t want = 64;
+  while (want < 2 * n) want *= 2;
+  return want;
+}
+
+bool HashIndex::InsertEntryUnique(uint64_t e,
+                                  const std::vector<ChangeRecord>& recs) {
+  const size_t mask = slots_.size() - 1;
+  const uint32_t prefix = static_cast<uint32_t>(e >> 32);
+  size_t i = prefix & mask;
+  for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
+    const uint64_t s = slots_[i];
+    if (static_cast<uint32_t>(s >> 32) == prefix &&
+        recs[static_cast<uint32_t>(s)].hash ==
+            recs[static_cast<uint32_t>(e)].hash)
+      return false;
+  }
+  slots_[i] = e;
+  ++count_;
+  return true;
+}
+
+bool HashIndex::BuildUnique(Bulk& bulk, const std::vector<ChangeRecord>& recs) {
+  size_t total = count_ + bulk.spill_.size();
+  for (uint32_t f : bulk.fill_) total += f;
+  // (More entries than Bulk was told: a larger table, same result.)
+  Rehash(std::max(bulk.slots_, SlotsFor(total)));
+  const size_t nbuckets = bulk.fill_.size();
+  // Bucket b homes in slots [b << shift, (b + 1) << shift): that stretch
+  // is fetched while the one before is filled (the inserts land at random
+  // within it, where the hardware prefetcher cannot help): 3.3 -> 2.3 ms
+  // for 260k entries.
+  const bool stretches = slots_.size() == bulk.slots_;
+  const size_t stretch_bytes = (size_t{1} << bulk.shift_) * sizeof(uint64_t);
+  auto fetch = [&](size_t b) {
+    const char* p =
+        reinterpret_cast<const char*>(slots_.data() + (b << bulk.shift_));
+    for (size_t off = 0; off < stretch_bytes; off += 64)
+      __builtin_prefetch(p + off, 1);
+  };
+  if (stretches) fetch(0);
+  for (size_t b = 0; b < nbuckets; ++b) {
+    if (stretches && b + 1 < nbuckets) fetch(b + 1);
+    const uint64_t* e = bulk.buckets_.get() + b * bulk.cap_;
+    for (uint32_t k = 0; k < bulk.fill_[b]; ++k)
+      if (!InsertEntryUnique(e[k], recs)) return false;
+  }
+  for (uint64_t e : bulk.spill_)
+    if (!InsertEntryUnique(e, recs)) return false;
   return true;
 }
 
@@ -789,28 +940,13 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   ChangeRecord r;
   r.hash = ch.hash;
   r.bytes = arena.Add(chunk);
-  r.bytes_len = static_cast<uint32_t>(chunk.size());
   r.actor = actor;
   r.seq = ch.seq;
   r.start_op = ch.start_op;
-  r.max_op = max_op_of_change;
+  r.num_ops = static_cast<uint32_t>(max_op_of_change + 1 - ch.start_op);
   r.deps_off = static_cast<uint32_t>(dep_indexes.size());
   r.time = ch.time;
-  r.msg_len = static_cast<uint32_t>(ch.message.size());
-  r.extra_len = static_cast<uint32_t>(ch.extra.size());
-  {
-    // Where the message sits: after magic, checksum, type, uleb(len), deps,
-    // actor, seq, start op and time, then its uleb length.
-    ByteReader hr(chunk.subspan(std::min<size_t>(9, chunk.size())));
-    bool ok = ReadUleb(hr).has_value();
-    auto nd = ok ? ReadUleb(hr) : Result<uint64_t>(0);
-    ok = ok && nd && hr.Skip(*nd * 32).has_value();
-    auto al = ok ? ReadUleb(hr) : Result<uint64_t>(0);
-    ok = ok && al && hr.Skip(*al).has_value() && ReadUleb(hr) && ReadUleb(hr) &&
-         ReadSleb(hr) && ReadUleb(hr);
-    r.msg_off = ok ? static_cast<uint32_t>(9 + hr.position()) : 0;
-    if (!ok) r.msg_len = 0;
-  }
+  r.has_tail = !ch.message.empty() || !ch.extra.empty();
   uint32_t idx = static_cast<uint32_t>(records.size());
   for (const auto& d : ch.deps) {
     auto di = hash_index.Find(d, records);
@@ -825,7 +961,7 @@ void Document::Impl::RecordChange(const Change& ch, ByteSpan chunk,
   heads.push_back(idx);
   if (clock[actor] < ch.seq) clock[actor] = ch.seq;
   actor_changes[actor].push_back(idx);
-  if (r.max_op > max_op) max_op = r.max_op;
+  if (r.max_op() > max_op) max_op = r.max_op();
 }
 
 Status Document::Impl::ApplyDecoded(Change&& ch) {
@@ -839,6 +975,8 @@ Status Document::Impl::ApplyDecoded(Change&& ch) {
                ch.seq, HexEncode(ch.actor));
   if (ch.start_op + ch.ops.size() < ch.start_op)
     return Err(ErrorCode::kOverflow, "op counter overflow");
+  if (ch.ops.size() >= (size_t{1} << 31))  // (ChangeRecord::num_ops)
+    return Err(ErrorCode::kOverflow, "{} ops in one change", ch.ops.size());
   for (auto& op : ch.ops) {
     if (op.obj.counter != 0) op.obj.actor = map[op.obj.actor];
     if (!op.key_is_str && op.elem.counter != 0)
@@ -1239,7 +1377,7 @@ std::unique_ptr<Document::Impl> Replay(const Document::Impl& src,
   for (size_t i = 0; i < src.records.size(); ++i) {
     if (keep && !(*keep)[i]) continue;
     const ChangeRecord& r = src.records[i];
-    auto full = DecodeChange(ByteSpan(r.bytes, r.bytes_len));
+    auto full = DecodeChange(r.chunk());
     if (full) (void)out->ApplyDecoded(std::move(*full));
   }
   return out;
@@ -1440,8 +1578,7 @@ const ChangeHash& Document::ChangeHashAt(size_t index) const {
 
 ByteSpan Document::ChangeBytesAt(size_t index) const {
   (void)impl_->EnsureHistory();
-  const ChangeRecord& r = impl_->records[index];
-  return ByteSpan(r.bytes, r.bytes_len);
+  return impl_->records[index].chunk();
 }
 
 std::vector<ChangeHash> Document::ChangeDepsAt(size_t index) const {
@@ -1467,10 +1604,9 @@ Document::ChangeMeta Document::ChangeMetaAt(size_t index) const {
   m.actor = impl_->actors[r.actor];
   m.seq = r.seq;
   m.start_op = r.start_op;
-  m.max_op = r.max_op;
+  m.max_op = r.max_op();
   m.time = r.time;
-  m.message = std::string(reinterpret_cast<const char*>(r.bytes) + r.msg_off,
-                          r.msg_len);
+  m.message = std::string(r.tail().message);
   return m;
 }
 

@@ -4,16 +4,15 @@
 
 #include <algorithm>
 #ifdef VUDO_HISTORY_PROFILE
-#include <chrono>
+#include <sys/resource.h>
+#include <time.h>
+
 #include <cstdio>
 #endif
 #include <bit>
 #include <cstring>
 #include <memory>
 #include <string_view>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #include "automerge/change.h"
 #include "automerge/columnar.h"
@@ -34,23 +33,10 @@ using namespace doc_columns;
 // ---------------------------------------------------------------------------
 // Large arrays: the rebuild of a 260k-change document writes ~100 MB of
 // fresh memory, and faulting it in 4 KiB pages was a fifth of its time. The
-// big arrays ask for transparent huge pages before their first write (a
-// hint: no effect where THP is off, or on memory already in use).
+// big arrays ask for transparent huge pages before their first write
+// (AdviseHugePages, doc_impl.h).
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
-void AdviseHuge(const void* p, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (bytes < 2 * kHugePage) return;
-  uintptr_t b =
-      (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
+void AdviseHuge(const void* p, size_t bytes) { AdviseHugePages(p, bytes); }
 
 template <typename V>
 void HugeReserve(V& v, size_t n) {
@@ -329,7 +315,7 @@ class ValueReader {
               ColumnError* err)
       : meta_(meta, max_items, name, err), raw_(raw), name_(name), err_(err) {}
   // Null metadata reads as 0 (a null value).
-  void Next(uint64_t& meta, size_t& off) {
+  [[gnu::always_inline]] void Next(uint64_t& meta, size_t& off) {
     uint64_t m;
     if (!meta_.Next(m)) m = 0;
     uint64_t len = m >> 4;
@@ -440,6 +426,13 @@ class Buf {
     if (n > size_) Ensure(n - size_);
     size_ = n;
   }
+  // Raw writing: room for n more bytes at the returned address; SetEnd(w)
+  // then makes w the end of the data.
+  uint8_t* Reserve(size_t n) {
+    Ensure(n);
+    return p_ + size_;
+  }
+  void SetEnd(uint8_t* w) { size_ = static_cast<size_t>(w - p_); }
 
  private:
   void Grow(size_t n) {
@@ -724,13 +717,21 @@ class Builder {
  public:
   explicit Builder(ByteSpan body) : body_(body) {}
 
-  template <typename Emit>
-  Status Run(Emit&& emit);
+  // Rebuilds every change into `sink`, which provides
+  //   uint8_t* Reserve(size_t n): room for the next chunk (n bytes), valid
+  //     until Emit;
+  //   Status Emit(size_t i, const BuiltChange& c): change i, its chunk in
+  //     the room reserved (an error stops the rebuild);
+  //   const ChangeHash& Hash(size_t i): the hash of an emitted change.
+  template <typename Sink>
+  Status Run(Sink& sink);
 
   const std::vector<Bytes>& actors() const { return actors_; }
   const std::vector<ChangeHash>& heads_in() const { return heads_in_; }
   size_t num_changes() const { return changes_.size(); }
   const std::vector<HChange>& changes() const { return changes_; }
+  // The actor of each change (chunk actor indexes).
+  const std::vector<uint32_t>& change_actors() const { return change_actor_; }
   // After Run: true if change i is a dep of another (not a head).
   bool is_dep(size_t i) const { return is_dep_[i]; }
 
@@ -739,8 +740,11 @@ class Builder {
   Status DecodeChanges(const Columns& cols);
   Status DecodeOps(const Columns& cols);
   Status GroupSlots();
-  template <typename Emit>
-  Status EncodeAll(Emit& emit);
+  [[gnu::always_inline]] bool Group(size_t i, size_t j, uint64_t ctr,
+                                    uint32_t actor);
+  [[gnu::noinline]] void SortPreds(size_t b, size_t e);
+  template <typename Sink>
+  Status EncodeAll(Sink& sink);
 
   ByteSpan body_;
   size_t max_items_ = 0;
@@ -750,8 +754,13 @@ class Builder {
   std::optional<Columns> ccols_, ocols_;
 
   std::vector<HChange> changes_;
+  std::vector<uint32_t> change_actor_;  // changes_[i].actor, compact
   std::vector<bool> is_dep_;
   std::vector<HOp> ops_;
+  // Op ids, compact: actor << 32 | counter (low 32 bits), and the largest
+  // counter (GroupSlots reads these rather than the 56-byte ops).
+  std::vector<uint64_t> op_ids_;
+  uint64_t max_id_ctr_ = 0;
   std::vector<std::string_view> keys_;
   std::vector<std::string_view> marks_;
   std::vector<uint64_t> succ_ctr_;
@@ -810,10 +819,11 @@ Status Builder::DecodeChanges(const Columns& cols) {
   ColumnError err;
   const size_t nactors = actors_.size();
   // The actor column sets the number of changes.
+  std::vector<uint32_t>& actor = change_actor_;
+  actor.clear();
   {
     UintReader rd(cols.Get(kChActor), max_items_, "change actor", &err);
     uint64_t a = 0;
-    std::vector<uint32_t> actor;
     while (!rd.Done()) {
       if (!rd.Next(a) || a >= nactors) {
         VUDO_TRY(err.Report());
@@ -823,14 +833,16 @@ Status Builder::DecodeChanges(const Columns& cols) {
       actor.push_back(static_cast<uint32_t>(a));
     }
     VUDO_TRY(err.Report());
-    HugeResize(changes_, actor.size());
-    for (size_t i = 0; i < actor.size(); ++i) changes_[i].actor = actor[i];
   }
-  const size_t nch = changes_.size();
+  // Each change written once, whole (a big array is slow to touch twice).
+  const size_t nch = actor.size();
+  changes_.clear();
+  HugeReserve(changes_, nch);
   DeltaReader seq(cols.Get(kChSeq), nch, "change seq", &err);
   DeltaReader maxop(cols.Get(kChMaxOp), nch, "change maxOp", &err);
   for (size_t i = 0; i < nch; ++i) {
-    HChange& c = changes_[i];
+    HChange& c = changes_.emplace_back();
+    c.actor = actor[i];
     int64_t s = 0, m = 0;
     bool has_s = seq.Next(s), has_m = maxop.Next(m);
     if (!has_s || s <= 0 || !has_m || m < 0) {
@@ -849,10 +861,10 @@ Status Builder::DecodeOps(const Columns& cols) {
   ColumnError err;
   const uint64_t nactors = actors_.size();
   // The action column sets the number of ops.
+  std::vector<uint8_t> action;
   {
     UintReader rd(cols.Get(kAction), max_items_, "action", &err);
     uint64_t a = 0;
-    std::vector<uint8_t> action;
     while (!rd.Done()) {
       if (!rd.Next(a) || a > 7 || static_cast<Action>(a) == Action::kDel) {
         VUDO_TRY(err.Report());
@@ -861,10 +873,14 @@ Status Builder::DecodeOps(const Columns& cols) {
       action.push_back(static_cast<uint8_t>(a));
     }
     VUDO_TRY(err.Report());
-    HugeResize(ops_, action.size());
-    for (size_t i = 0; i < action.size(); ++i) ops_[i].action = action[i];
   }
-  const size_t nops = ops_.size();
+  // Each op is built locally and written once, whole.
+  const size_t nops = action.size();
+  ops_.clear();
+  HugeReserve(ops_, nops);
+  op_ids_.clear();
+  HugeReserve(op_ids_, nops);
+  max_id_ctr_ = 0;
   UintReader oa(cols.Get(kObjActor), nops, "object actor", &err);
   UintReader oc(cols.Get(kObjCtr), nops, "object counter", &err);
   UintReader ka(cols.Get(kKeyActor), nops, "key actor", &err);
@@ -885,7 +901,8 @@ Status Builder::DecodeOps(const Columns& cols) {
   uint64_t total_succ = 0;
   std::string_view last_key, last_mark;
   for (size_t i = 0; i < nops; ++i) {
-    HOp& op = ops_[i];
+    HOp op;
+    op.action = action[i];
     int64_t id = 0;
     if (!ic.Next(id) || id <= 0)
       return Err(ErrorCode::kCorrupt, "op {}: bad id", i);
@@ -956,6 +973,9 @@ Status Builder::DecodeOps(const Columns& cols) {
       op.mark = static_cast<uint32_t>(marks_.size() - 1);
     }
     if (err.failed()) return err.Report();
+    ops_.push_back(op);
+    op_ids_.push_back((uint64_t{op.id_actor} << 32) | (op.id_ctr & UINT32_MAX));
+    max_id_ctr_ = std::max(max_id_ctr_, op.id_ctr);
   }
   oa.Finish();
   oc.Finish();
@@ -977,11 +997,47 @@ Status Builder::DecodeOps(const Columns& cols) {
   return Ok();
 }
 
+// order_[i, j) share one id: the real op (if any) comes first (the sorts
+// are stable and ops precede succ entries); a second one is a duplicate.
+inline bool Builder::Group(size_t i, size_t j, uint64_t ctr, uint32_t actor) {
+  slot_begin_.push_back(static_cast<uint32_t>(i));
+  slot_ctr_.push_back(ctr);
+  slot_actor_.push_back(actor);
+  const size_t nops = ops_.size();
+  size_t preds = i;
+  if (order_[i] < nops) {
+    preds = i + 1;
+    if (preds < j && order_[preds] < nops) return false;
+  }
+  if (j - preds > 1) SortPreds(preds, j);
+  return true;
+}
+
+// Sorts the succ entries order_[b, e) into pred order: (counter, actor
+// bytes) of the ops they belong to.
+void Builder::SortPreds(size_t b, size_t e) {
+  const size_t nops = ops_.size();
+  auto pred_less = [&](uint32_t x, uint32_t y) {
+    const HOp& p = ops_[succ_owner_[x - nops]];
+    const HOp& q = ops_[succ_owner_[y - nops]];
+    if (p.id_ctr != q.id_ctr) return p.id_ctr < q.id_ctr;
+    return rank_[p.id_actor] < rank_[q.id_actor];
+  };
+  for (size_t a = b + 1; a < e; ++a) {
+    uint32_t x = order_[a];
+    size_t k = a;
+    while (k > b && pred_less(x, order_[k - 1])) {
+      order_[k] = order_[k - 1];
+      --k;
+    }
+    order_[k] = x;
+  }
+}
+
 Status Builder::GroupSlots() {
   const size_t nops = ops_.size();
   const size_t nsucc = succ_ctr_.size();
-  uint64_t max_ctr = 1;
-  for (const HOp& op : ops_) max_ctr = std::max(max_ctr, op.id_ctr);
+  uint64_t max_ctr = std::max<uint64_t>(1, max_id_ctr_);
   for (uint64_t c : succ_ctr_) max_ctr = std::max(max_ctr, c);
   const int cbits = std::bit_width(max_ctr);
   const int abits = std::bit_width(
@@ -994,42 +1050,15 @@ Status Builder::GroupSlots() {
   HugeReserve(slot_begin_, nops + nsucc / 2 + 1);
   HugeReserve(slot_ctr_, nops + nsucc / 2 + 1);
   HugeReserve(slot_actor_, nops + nsucc / 2 + 1);
-  auto pred_less = [&](uint32_t x, uint32_t y) {
-    const HOp& a = ops_[succ_owner_[x - nops]];
-    const HOp& b = ops_[succ_owner_[y - nops]];
-    if (a.id_ctr != b.id_ctr) return a.id_ctr < b.id_ctr;
-    return rank_[a.id_actor] < rank_[b.id_actor];
-  };
-  // order_[i, j) share one id: the real op (if any) comes first (the sorts
-  // are stable and ops precede succ entries); a second one is a duplicate.
-  auto group = [&](size_t i, size_t j, uint64_t ctr, uint32_t actor) -> bool {
-    slot_begin_.push_back(static_cast<uint32_t>(i));
-    slot_ctr_.push_back(ctr);
-    slot_actor_.push_back(actor);
-    size_t preds = i;
-    if (order_[i] < nops) {
-      preds = i + 1;
-      if (preds < j && order_[preds] < nops) return false;
-    }
-    // Preds in (counter, actor bytes) order.
-    for (size_t a = preds + 1; a < j; ++a) {
-      uint32_t e = order_[a];
-      size_t b = a;
-      while (b > preds && pred_less(e, order_[b - 1])) {
-        order_[b] = order_[b - 1];
-        --b;
-      }
-      order_[b] = e;
-    }
-    return true;
-  };
   if (cbits + abits <= 32) {
     // Id (actor, counter) in the high half, entry index in the low half.
     std::vector<uint64_t> v;
     HugeResize(v, n);
-    for (size_t i = 0; i < nops; ++i)
-      v[i] =
-          (((uint64_t{ops_[i].id_actor} << cbits) | ops_[i].id_ctr) << 32) | i;
+    // (Counters < 2^32 here: op_ids_ holds them whole.)
+    for (size_t i = 0; i < nops; ++i) {
+      const uint64_t id = op_ids_[i];
+      v[i] = ((((id >> 32) << cbits) | (id & UINT32_MAX)) << 32) | i;
+    }
     for (size_t k = 0; k < nsucc; ++k)
       v[nops + k] =
           (((uint64_t{succ_actor_[k]} << cbits) | succ_ctr_[k]) << 32) |
@@ -1055,7 +1084,7 @@ Status Builder::GroupSlots() {
       const uint64_t id = v[i] >> 32;
       size_t j = i + 1;
       while (j < n && (v[j] >> 32) == id) ++j;
-      if (!group(i, j, id & mask, static_cast<uint32_t>(id >> cbits)))
+      if (!Group(i, j, id & mask, static_cast<uint32_t>(id >> cbits)))
         return Err(ErrorCode::kCorrupt, "duplicate op id");
       i = j;
     }
@@ -1075,7 +1104,7 @@ Status Builder::GroupSlots() {
     for (size_t i = 0; i < n;) {
       size_t j = i + 1;
       while (j < n && v[j].key == v[i].key && v[j].pad == v[i].pad) ++j;
-      if (!group(i, j, v[i].key, v[i].pad))
+      if (!Group(i, j, v[i].key, v[i].pad))
         return Err(ErrorCode::kCorrupt, "duplicate op id");
       i = j;
     }
@@ -1088,13 +1117,13 @@ Status Builder::GroupSlots() {
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
   std::vector<uint32_t> per_actor(nactors + 1, 0);
-  for (const HChange& c : changes_) ++per_actor[c.actor + 1];
+  for (uint32_t a : change_actor_) ++per_actor[a + 1];
   for (size_t a = 0; a < nactors; ++a) per_actor[a + 1] += per_actor[a];
   std::vector<uint32_t> by_actor;
   HugeResize(by_actor, nch);
   {
     std::vector<uint32_t> fill(per_actor.begin(), per_actor.end() - 1);
-    for (uint32_t i = 0; i < nch; ++i) by_actor[fill[changes_[i].actor]++] = i;
+    for (uint32_t i = 0; i < nch; ++i) by_actor[fill[change_actor_[i]]++] = i;
   }
   change_slot_.clear();
   HugeResize(change_slot_, 2 * nch);
@@ -1127,6 +1156,40 @@ Status Builder::GroupSlots() {
   return Ok();
 }
 
+// Raw writes into memory sized beforehand (see EncodeAll).
+inline size_t UlebLen(uint64_t v) {
+  return v < 0x80 ? 1 : (static_cast<size_t>(std::bit_width(v)) + 6) / 7;
+}
+inline size_t SlebLen(int64_t v) {
+  // Magnitude bits plus a sign bit.
+  const uint64_t m = static_cast<uint64_t>(v ^ (v >> 63));
+  return (static_cast<size_t>(std::bit_width(m)) + 1 + 6) / 7;
+}
+[[gnu::always_inline]] inline uint8_t* PutUleb(uint8_t* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<uint8_t>(v) | 0x80;
+    v >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+[[gnu::always_inline]] inline uint8_t* PutSleb(uint8_t* p, int64_t v) {
+  for (;;) {
+    uint8_t b = static_cast<uint8_t>(v) & 0x7f;
+    v >>= 7;
+    if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
+      *p++ = b;
+      return p;
+    }
+    *p++ = b | 0x80;
+  }
+}
+[[gnu::always_inline]] inline uint8_t* PutRaw(uint8_t* p, const void* d,
+                                              size_t n) {
+  if (n) std::memcpy(p, d, n);
+  return p + n;
+}
+
 // Column order of a change chunk (spec order).
 enum ChangeCol {
   kCObjActor,
@@ -1152,16 +1215,54 @@ constexpr uint32_t kChangeSpecs[kNumChangeCols] = {
     Spec(7, kGroup),   Spec(7, kActor),     Spec(7, kDelta),
     Spec(9, kBool),    Spec(10, kStringRle)};
 
-// Room kept before a change body for magic, checksum, type and length.
-constexpr size_t kPrefixRoom = 4 + 4 + 1 + 10;
+// Collects the actors a change's ops name besides its author, once each
+// (stamp[a] holds the last change that noted a). Forced inline, as
+// OneOpWriter below.
+struct ActorNote {
+  uint32_t author;
+  uint32_t change;
+  uint32_t* stamp;
+  std::vector<uint32_t>* others;
+  [[gnu::always_inline]] void operator()(uint32_t a) {
+    if (a == author || stamp[a] == change) return;
+    stamp[a] = change;
+    others->push_back(a);
+  }
+};
 
-template <typename Emit>
-Status Builder::EncodeAll(Emit& emit) {
+// Where a change's columns are, in its buffer.
+struct ColLen {
+  uint32_t col;
+  uint32_t len;
+};
+
+// Writes the columns of a one-op change (one value or null each) into
+// memory sized beforehand, noting each column's length. (Methods forced
+// inline: GCC leaves lambdas in a function as large as EncodeAll as calls,
+// which cost more than the writes.)
+struct OneOpWriter {
+  uint8_t* w;
+  uint8_t* col_start;
+  ColLen* lens;
+  int nlens;
+  [[gnu::always_inline]] void Close(int c) {
+    lens[nlens++] = {static_cast<uint32_t>(c),
+                     static_cast<uint32_t>(w - col_start)};
+    col_start = w;
+  }
+  // A literal run of one uint.
+  [[gnu::always_inline]] void Lit1u(int c, uint64_t v) {
+    *w++ = 0x7f;
+    w = PutUleb(w, v);
+    Close(c);
+  }
+};
+
+template <typename Sink>
+Status Builder::EncodeAll(Sink& sink) {
   const size_t nops = ops_.size();
   const size_t nch = changes_.size();
   const size_t nactors = actors_.size();
-  std::vector<ChangeHash> hashes;
-  HugeResize(hashes, nch);
   std::vector<uint64_t> clock(nactors, 0);
   std::vector<uint32_t> stamp(nactors, kNone);
   std::vector<uint32_t> remap(nactors, 0);
@@ -1170,7 +1271,6 @@ Status Builder::EncodeAll(Emit& emit) {
 
   Buf cols[kNumChangeCols];
   Buf one;  // the columns of a one-op change
-  Buf out;
   UintWriter obj_actor, obj_ctr, key_actor, action, vmeta, pred_n, pred_actor;
   DeltaWriter key_ctr, pred_ctr;
   StrWriter key_str, mark;
@@ -1255,11 +1355,7 @@ Status Builder::EncodeAll(Emit& emit) {
     // Actor table: the author, then the other actors the ops use, by bytes.
     others.clear();
     const uint32_t ci32 = static_cast<uint32_t>(ci);
-    auto note = [&](uint32_t a) {
-      if (a == dc.actor || stamp[a] == ci32) return;
-      stamp[a] = ci32;
-      others.push_back(a);
-    };
+    ActorNote note{dc.actor, ci32, stamp.data(), &others};
     for (size_t s = b; s < e; ++s) {
       if (slot_ctr(s) != start_op + (s - b))
         return Err(ErrorCode::kCorrupt, "change {}: op counters not contiguous",
@@ -1291,37 +1387,30 @@ Status Builder::EncodeAll(Emit& emit) {
       auto [pb, pe] = preds_of(b);
       return pe - pb <= 1;
     }();
-    struct ColLen {
-      uint32_t col;
-      uint32_t len;
-    };
     ColLen lens[kNumChangeCols];
     int nlens = 0;
     if (single) {
       bool del;
       const HOp& src = slot_src(b, &del);
+      const std::string_view key =
+          src.key != kNone ? keys_[src.key] : std::string_view();
+      const std::string_view mname =
+          !del && src.mark != kNone ? marks_[src.mark] : std::string_view();
+      const size_t vlen = del ? 0 : static_cast<size_t>(src.val_meta >> 4);
+      // At most 11 bytes a column besides the key, value and mark bytes.
       one.clear();
-      size_t mark_pos = 0;
-      auto close = [&](int c) {
-        lens[nlens++] = {static_cast<uint32_t>(c),
-                         static_cast<uint32_t>(one.size() - mark_pos)};
-        mark_pos = one.size();
-      };
-      auto lit1u = [&](int c, uint64_t v) {
-        one.Put(0x7f);
-        one.PutUleb(v);
-        close(c);
-      };
+      uint8_t* const base =
+          one.Reserve(kNumChangeCols * 11 + key.size() + vlen + mname.size());
+      OneOpWriter o{base, base, lens, 0};
       if (src.obj_ctr != 0) {
-        lit1u(kCObjActor, remap[src.obj_actor]);
-        lit1u(kCObjCtr, src.obj_ctr);
+        o.Lit1u(kCObjActor, remap[src.obj_actor]);
+        o.Lit1u(kCObjCtr, src.obj_ctr);
       }
       if (src.key != kNone) {
-        std::string_view k = keys_[src.key];
-        one.Put(0x7f);
-        one.PutUleb(k.size());
-        one.PutBytes(k.data(), k.size());
-        close(kCKeyStr);
+        *o.w++ = 0x7f;
+        o.w = PutUleb(o.w, key.size());
+        o.w = PutRaw(o.w, key.data(), key.size());
+        o.Close(kCKeyStr);
       } else {
         uint64_t ectr = src.elem_ctr;
         uint32_t eactor = src.elem_actor;
@@ -1329,48 +1418,49 @@ Status Builder::EncodeAll(Emit& emit) {
           ectr = src.id_ctr;
           eactor = src.id_actor;
         }
-        if (ectr != 0) lit1u(kCKeyActor, remap[eactor]);
-        one.Put(0x7f);
-        one.PutSleb(static_cast<int64_t>(ectr));
-        close(kCKeyCtr);
+        if (ectr != 0) o.Lit1u(kCKeyActor, remap[eactor]);
+        *o.w++ = 0x7f;
+        o.w = PutSleb(o.w, static_cast<int64_t>(ectr));
+        o.Close(kCKeyCtr);
       }
-      if (!del && src.insert) one.Put(0);
-      one.Put(1);
-      close(kCInsert);
+      if (!del && src.insert) *o.w++ = 0;
+      *o.w++ = 1;
+      o.Close(kCInsert);
       if (del) {
-        lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
-        lit1u(kCValMeta, 0);
+        o.Lit1u(kCAction, static_cast<uint8_t>(Action::kDel));
+        o.Lit1u(kCValMeta, 0);
       } else {
-        lit1u(kCAction, src.action);
-        lit1u(kCValMeta, src.val_meta);
-        if (src.val_meta >> 4) {
-          one.PutBytes(raw_.data() + src.val_off, src.val_meta >> 4);
-          close(kCValRaw);
+        o.Lit1u(kCAction, src.action);
+        o.Lit1u(kCValMeta, src.val_meta);
+        if (vlen) {
+          o.w = PutRaw(o.w, raw_.data() + src.val_off, vlen);
+          o.Close(kCValRaw);
         }
       }
       auto [pb, pe] = preds_of(b);
-      lit1u(kCPredN, pe - pb);
+      o.Lit1u(kCPredN, pe - pb);
       if (pe > pb) {
         const HOp& pred = ops_[succ_owner_[order_[pb] - nops]];
-        lit1u(kCPredActor, remap[pred.id_actor]);
-        one.Put(0x7f);
-        one.PutSleb(static_cast<int64_t>(pred.id_ctr));
-        close(kCPredCtr);
+        o.Lit1u(kCPredActor, remap[pred.id_actor]);
+        *o.w++ = 0x7f;
+        o.w = PutSleb(o.w, static_cast<int64_t>(pred.id_ctr));
+        o.Close(kCPredCtr);
       }
       if (!del) {
         if (src.expand) {
-          one.Put(0);
-          one.Put(1);
-          close(kCExpand);
+          *o.w++ = 0;
+          *o.w++ = 1;
+          o.Close(kCExpand);
         }
         if (src.mark != kNone) {
-          std::string_view m = marks_[src.mark];
-          one.Put(0x7f);
-          one.PutUleb(m.size());
-          one.PutBytes(m.data(), m.size());
-          close(kCMark);
+          *o.w++ = 0x7f;
+          o.w = PutUleb(o.w, mname.size());
+          o.w = PutRaw(o.w, mname.data(), mname.size());
+          o.Close(kCMark);
         }
       }
+      nlens = o.nlens;
+      one.SetEnd(o.w);
     } else {
       for (auto& c : cols) c.clear();
       obj_actor.Reset(&cols[kCObjActor]);
@@ -1458,69 +1548,83 @@ Status Builder::EncodeAll(Emit& emit) {
     }
 
     // Body: deps, actor, seq, start op, time, message, other actors,
-    // column metadata, column data, extra bytes.
-    out.clear();
-    out.Resize(kPrefixRoom);
+    // column metadata, column data, extra bytes. Its length is known
+    // before it is written, so the chunk is written once, in place.
     if (deps_sorted.size() > 1)
-      std::sort(deps_sorted.begin(), deps_sorted.end(),
-                [&](uint32_t x, uint32_t y) { return hashes[x] < hashes[y]; });
-    out.PutUleb(deps_sorted.size());
-    for (uint32_t d : deps_sorted) out.PutBytes(hashes[d].data(), 32);
-    const Bytes& author = actors_[dc.actor];
-    out.PutUleb(author.size());
-    out.PutBytes(author.data(), author.size());
-    out.PutUleb(dc.seq);
-    out.PutUleb(start_op);
-    out.PutSleb(time_v);
-    out.PutUleb(message.size());
-    const size_t msg_pos = out.size();
-    out.PutBytes(message.data(), message.size());
-    out.PutUleb(others.size());
-    for (uint32_t a : others) {
-      out.PutUleb(actors_[a].size());
-      out.PutBytes(actors_[a].data(), actors_[a].size());
-    }
+      std::sort(
+          deps_sorted.begin(), deps_sorted.end(),
+          [&](uint32_t x, uint32_t y) { return sink.Hash(x) < sink.Hash(y); });
+    uint8_t meta[10 + kNumChangeCols * 20];
+    uint8_t* m = meta;
+    size_t data_len = 0;
     if (single) {
-      out.PutUleb(static_cast<uint64_t>(nlens));
+      m = PutUleb(m, static_cast<uint64_t>(nlens));
       for (int i = 0; i < nlens; ++i) {
-        out.PutUleb(kChangeSpecs[lens[i].col]);
-        out.PutUleb(lens[i].len);
+        m = PutUleb(m, kChangeSpecs[lens[i].col]);
+        m = PutUleb(m, lens[i].len);
       }
-      out.PutBytes(one.data(), one.size());
+      data_len = one.size();
     } else {
       size_t ncols = 0;
       for (const auto& c : cols) ncols += !c.empty();
-      out.PutUleb(ncols);
+      m = PutUleb(m, ncols);
       for (int c = 0; c < kNumChangeCols; ++c) {
         if (cols[c].empty()) continue;
-        out.PutUleb(kChangeSpecs[c]);
-        out.PutUleb(cols[c].size());
+        m = PutUleb(m, kChangeSpecs[c]);
+        m = PutUleb(m, cols[c].size());
+        data_len += cols[c].size();
       }
-      for (const auto& c : cols) out.PutBytes(c.data(), c.size());
     }
-    out.PutBytes(extra_p, extra_len);
+    const Bytes& author = actors_[dc.actor];
+    size_t others_len = UlebLen(others.size());
+    for (uint32_t a : others)
+      others_len += UlebLen(actors_[a].size()) + actors_[a].size();
+    const uint64_t body_len =
+        UlebLen(nd) + 32 * nd + UlebLen(author.size()) + author.size() +
+        UlebLen(dc.seq) + UlebLen(start_op) + SlebLen(time_v) +
+        UlebLen(message.size()) + message.size() + others_len +
+        static_cast<size_t>(m - meta) + data_len + extra_len;
+    const uint64_t chunk_len = 9 + UlebLen(body_len) + body_len;
+    if (chunk_len > UINT32_MAX)
+      return Err(ErrorCode::kOverflow, "change {} of {} bytes", ci, chunk_len);
+    uint8_t* const p = sink.Reserve(chunk_len);
+    uint8_t* w = p;
+    std::memcpy(w, kMagic, 4);
+    w += 8;  // checksum: below
+    *w++ = static_cast<uint8_t>(ChunkType::kChange);
+    w = PutUleb(w, body_len);
+    w = PutUleb(w, nd);
+    for (uint32_t d : deps_sorted) {
+      std::memcpy(w, sink.Hash(d).data(), 32);
+      w += 32;
+    }
+    w = PutUleb(w, author.size());
+    w = PutRaw(w, author.data(), author.size());
+    w = PutUleb(w, dc.seq);
+    w = PutUleb(w, start_op);
+    w = PutSleb(w, time_v);
+    w = PutUleb(w, message.size());
+    const size_t msg_pos = static_cast<size_t>(w - p);
+    w = PutRaw(w, message.data(), message.size());
+    w = PutUleb(w, others.size());
+    for (uint32_t a : others) {
+      w = PutUleb(w, actors_[a].size());
+      w = PutRaw(w, actors_[a].data(), actors_[a].size());
+    }
+    w = PutRaw(w, meta, static_cast<size_t>(m - meta));
+    if (single) {
+      w = PutRaw(w, one.data(), one.size());
+    } else {
+      for (const auto& c : cols) w = PutRaw(w, c.data(), c.size());
+    }
+    w = PutRaw(w, extra_p, extra_len);
+    if (static_cast<uint64_t>(w - p) != chunk_len)
+      return Err(ErrorCode::kInternal, "change {}: chunk length", ci);
 
-    // Prefix: magic, checksum, type, uleb(body length); then the hash of
-    // type || uleb(length) || body, which is contiguous.
-    const size_t body_len = out.size() - kPrefixRoom;
-    const size_t ulen = UlebSize(body_len);
-    const size_t start = kPrefixRoom - (9 + ulen);
-    uint8_t* p = out.data() + start;
-    std::memcpy(p, kMagic, 4);
-    p[8] = static_cast<uint8_t>(ChunkType::kChange);
-    {
-      uint64_t v = body_len;
-      uint8_t* q = p + 9;
-      while (v >= 0x80) {
-        *q++ = static_cast<uint8_t>(v) | 0x80;
-        v >>= 7;
-      }
-      *q = static_cast<uint8_t>(v);
-    }
-    const size_t chunk_len = out.size() - start;
+    // The hash of type || uleb(length) || body; its first 4 bytes are the
+    // checksum.
     ChangeHash h = crypto::Sha256(ByteSpan(p + 8, chunk_len - 8));
     std::memcpy(p + 4, h.data(), 4);
-    hashes[ci] = h;
 
     BuiltChange bc;
     bc.change = &dc;
@@ -1530,9 +1634,9 @@ Status Builder::EncodeAll(Emit& emit) {
     bc.chunk = ByteSpan(p, chunk_len);
     bc.hash = h;
     bc.start_op = start_op;
-    bc.msg_off = static_cast<uint32_t>(msg_pos - start);
+    bc.msg_off = static_cast<uint32_t>(msg_pos);
     bc.deps = deps_sorted;
-    VUDO_TRY(emit(ci, bc));
+    VUDO_TRY(sink.Emit(ci, bc));
   }
 
   time.Finish();
@@ -1545,7 +1649,7 @@ Status Builder::EncodeAll(Emit& emit) {
   // Heads: changes no other change depends on.
   std::vector<ChangeHash> derived;
   for (size_t i = 0; i < nch; ++i)
-    if (!is_dep[i]) derived.push_back(hashes[i]);
+    if (!is_dep[i]) derived.push_back(sink.Hash(i));
   std::sort(derived.begin(), derived.end());
   std::vector<ChangeHash> expected = heads_in_;
   std::sort(expected.begin(), expected.end());
@@ -1554,21 +1658,42 @@ Status Builder::EncodeAll(Emit& emit) {
 }
 
 #ifdef VUDO_HISTORY_PROFILE
-#define PHASE(name)                                                      \
-  do {                                                                   \
-    auto now = std::chrono::steady_clock::now();                         \
-    fprintf(stderr, "%s %.2f ms\n", name,                                \
-            std::chrono::duration<double, std::milli>(now - t).count()); \
-    t = now;                                                             \
+inline double CpuNow() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+inline long MinorFaults() {
+  rusage u;
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+inline double SysMs() {
+  rusage u;
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_stime.tv_sec * 1e3 + u.ru_stime.tv_usec / 1e3;
+}
+#define PHASE(name)                                                           \
+  do {                                                                        \
+    double now = CpuNow();                                                    \
+    long f = MinorFaults();                                                   \
+    double st = SysMs();                                                      \
+    fprintf(stderr, "%s %.2f cpu ms (sys %.2f), %ld faults\n", name, now - t, \
+            st - sys, f - faults);                                            \
+    t = now;                                                                  \
+    faults = f;                                                               \
+    sys = st;                                                                 \
   } while (0)
 #else
 #define PHASE(name)
 #endif
 
-template <typename Emit>
-Status Builder::Run(Emit&& emit) {
+template <typename Sink>
+Status Builder::Run(Sink& sink) {
 #ifdef VUDO_HISTORY_PROFILE
-  auto t = std::chrono::steady_clock::now();
+  double t = CpuNow();
+  long faults = MinorFaults();
+  double sys = SysMs();
 #endif
   VUDO_TRY(Parse());
   PHASE("parse");
@@ -1578,7 +1703,7 @@ Status Builder::Run(Emit&& emit) {
   PHASE("ops");
   VUDO_TRY(GroupSlots());
   PHASE("group");
-  Status st = EncodeAll(emit);
+  Status st = EncodeAll(sink);
   PHASE("encode");
   return st;
 }
@@ -1590,82 +1715,126 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     return Err(ErrorCode::kInternal,
                "history rebuild into a non-empty history");
   Builder builder(body);
-  std::vector<ChangeRecord> recs;
-  std::vector<uint32_t> dep_indexes;
-  std::vector<uint32_t> amap;
-  bool first = true;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
-    if (first) {
-      first = false;
+  // Chunks go straight into the document's arena (what a failed rebuild
+  // leaves there is unreachable and freed with the document); records and
+  // the hash index are built as the changes come.
+  struct Sink {
+    Document::Impl& impl;
+    Builder& builder;
+    std::vector<ChangeRecord> recs;
+    std::vector<uint32_t> dep_indexes;
+    std::vector<uint32_t> amap;
+    std::optional<HashIndex::Bulk> index_entries;
+    // Per doc actor: its changes in order, and its last seq.
+    std::vector<std::vector<uint32_t>> lists;
+    std::vector<uint64_t> clock;
+    uint64_t max_op = 0;
+
+    uint8_t* Reserve(size_t n) { return impl.arena.Reserve(n); }
+    const ChangeHash& Hash(size_t i) const { return recs[i].hash; }
+    // Before the first change: actors interned, arrays sized.
+    [[gnu::noinline]] void Start() {
       for (const Bytes& a : builder.actors())
         amap.push_back(impl.InternActor(a));
-      // Room for changes applied later (growing a vector of 260k records
-      // would copy them all on the first new change).
+      // Room for changes applied later (growing a vector of 260k
+      // records would copy them all on the first new change).
       const size_t n = builder.num_changes();
       recs.reserve(n + n / 8 + 64);
       AdviseHuge(recs.data(), recs.capacity() * sizeof(ChangeRecord));
       HugeReserve(dep_indexes, n + n / 8 + 64);
+      index_entries.emplace(n);
+      lists.resize(impl.actors.size());
+      clock.assign(impl.actors.size(), 0);
+      std::vector<size_t> per_actor(amap.size(), 0);
+      for (uint32_t a : builder.change_actors()) ++per_actor[a];
+      for (size_t a = 0; a < amap.size(); ++a)
+        lists[amap[a]].reserve(lists[amap[a]].size() + per_actor[a]);
     }
-    ChangeRecord& r = recs.emplace_back();
-    r.hash = bc.hash;
-    r.bytes = impl.arena.Add(bc.chunk);
-    r.bytes_len = static_cast<uint32_t>(bc.chunk.size());
-    r.actor = amap[bc.change->actor];
-    r.seq = bc.change->seq;
-    r.start_op = bc.start_op;
-    r.max_op = bc.change->max_op;
-    r.deps_off = static_cast<uint32_t>(dep_indexes.size());
-    r.deps_count = static_cast<uint32_t>(bc.deps.size());
-    dep_indexes.insert(dep_indexes.end(), bc.deps.begin(), bc.deps.end());
-    r.time = bc.time;
-    r.msg_off = bc.msg_off;
-    r.msg_len = bc.msg_len;
-    r.extra_len = bc.extra_len;
-    return Ok();
+    [[gnu::always_inline]] Status Emit(size_t ci, const BuiltChange& bc) {
+      if (ci == 0) Start();
+      ChangeRecord& r = recs.emplace_back();
+      r.hash = bc.hash;
+      r.bytes = impl.arena.Commit(bc.chunk.size());
+      r.seq = bc.change->seq;
+      r.start_op = bc.start_op;
+      r.time = bc.time;
+      r.actor = amap[bc.change->actor];
+      r.deps_off = static_cast<uint32_t>(dep_indexes.size());
+      r.deps_count = static_cast<uint32_t>(bc.deps.size());
+      // (< 2^31: DecodeOps checks ops + succ entries < 2^31.)
+      r.num_ops = static_cast<uint32_t>(bc.change->max_op + 1 - bc.start_op);
+      r.has_tail = bc.msg_len != 0 || bc.extra_len != 0;
+      for (uint32_t d : bc.deps) dep_indexes.push_back(d);
+      lists[r.actor].push_back(static_cast<uint32_t>(ci));
+      clock[r.actor] = std::max(clock[r.actor], r.seq);
+      max_op = std::max(max_op, bc.change->max_op);
+      index_entries->Add(bc.hash, static_cast<uint32_t>(ci));
+      return Ok();
+    }
   };
-  VUDO_TRY(builder.Run(emit));
-  // Every check passed: record the history.
-  const size_t n = recs.size();
+  Sink sink{impl, builder, {}, {}, {}, {}};
+  VUDO_TRY(builder.Run(sink));
+#ifdef VUDO_HISTORY_PROFILE
+  double t = CpuNow();
+  long faults = MinorFaults();
+  double sys = SysMs();
+#endif
   // (Distinct (actor, seq) pairs make distinct chunks, so a duplicate hash
   // would be a SHA-256 collision; checked anyway, at no extra cost.)
   HashIndex index;
-  index.Reserve(n);
-  constexpr size_t kAhead = 16;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) index.Prefetch(recs[i + kAhead].hash);
-    if (!index.InsertUnique(recs[i].hash, static_cast<uint32_t>(i), recs))
-      return Err(ErrorCode::kCorrupt, "duplicate change");
-  }
+  if (sink.index_entries && !index.BuildUnique(*sink.index_entries, sink.recs))
+    return Err(ErrorCode::kCorrupt, "duplicate change");
+  PHASE("index");
+  std::vector<ChangeRecord>& recs = sink.recs;
+  // Every check passed: record the history.
+  const size_t n = recs.size();
   impl.hash_index = std::move(index);
   impl.records = std::move(recs);
-  impl.dep_indexes = std::move(dep_indexes);
+  impl.dep_indexes = std::move(sink.dep_indexes);
   impl.heads.clear();
-  // Clock, per-actor lists and max op from the builder's compact change
-  // array (24 bytes a change) rather than the records (~100 bytes).
-  const std::vector<HChange>& chs = builder.changes();
-  {
-    std::vector<size_t> per_actor(amap.size(), 0);
-    for (const HChange& c : chs) ++per_actor[c.actor];
-    for (size_t a = 0; a < per_actor.size(); ++a) {
-      auto& list = impl.actor_changes[amap[a]];
-      list.reserve(list.size() + per_actor[a]);
-    }
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const HChange& c = chs[i];
-    const uint32_t actor = amap[c.actor];
+  for (size_t i = 0; i < n; ++i)
     if (!builder.is_dep(i)) impl.heads.push_back(static_cast<uint32_t>(i));
-    if (impl.clock[actor] < c.seq) impl.clock[actor] = c.seq;
-    impl.actor_changes[actor].push_back(static_cast<uint32_t>(i));
-    if (c.max_op > impl.max_op) impl.max_op = c.max_op;
+  for (size_t a = 0; a < sink.lists.size(); ++a) {
+    if (sink.lists[a].empty()) continue;
+    auto& list = impl.actor_changes[a];
+    if (list.empty())
+      list.swap(sink.lists[a]);
+    else
+      list.insert(list.end(), sink.lists[a].begin(), sink.lists[a].end());
+    impl.clock[a] = std::max(impl.clock[a], sink.clock[a]);
   }
+  impl.max_op = std::max(impl.max_op, sink.max_op);
+  PHASE("lists");
   return Ok();
 }
+
+namespace {
+
+// A sink keeping each chunk in a scratch buffer until the next one, and
+// every hash.
+template <typename Fn>
+struct ScratchSink {
+  Fn fn;  // Status(const BuiltChange&)
+  std::vector<uint8_t> buf;
+  std::vector<ChangeHash> hashes;
+
+  uint8_t* Reserve(size_t n) {
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+  }
+  const ChangeHash& Hash(size_t i) const { return hashes[i]; }
+  Status Emit(size_t, const BuiltChange& bc) {
+    hashes.push_back(bc.hash);
+    return fn(bc);
+  }
+};
+
+}  // namespace
 
 Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
   Builder builder(body);
   std::vector<Change> unknown;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
+  auto fn = [&](const BuiltChange& bc) -> Status {
     if (impl.hash_index.Find(bc.hash, impl.records)) return Ok();
     // The body follows magic, checksum, type and uleb(length).
     ByteReader r(bc.chunk.subspan(9));
@@ -1675,7 +1844,8 @@ Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
     unknown.push_back(std::move(ch));
     return Ok();
   };
-  VUDO_TRY(builder.Run(emit));
+  ScratchSink<decltype(fn)> sink{fn, {}, {}};
+  VUDO_TRY(builder.Run(sink));
   // The whole chunk checked out (heads included): apply what is new.
   for (auto& ch : unknown) VUDO_TRY(impl.ApplyOrQueue(std::move(ch)));
   return Ok();
@@ -1684,11 +1854,12 @@ Status MergeDocumentChunk(Document::Impl& impl, ByteSpan body) {
 Result<std::vector<Bytes>> RebuildChangeChunks(ByteSpan body) {
   Builder builder(body);
   std::vector<Bytes> out;
-  auto emit = [&](size_t, const BuiltChange& bc) -> Status {
+  auto fn = [&](const BuiltChange& bc) -> Status {
     out.push_back(ToBytes(bc.chunk));
     return Ok();
   };
-  VUDO_TRY(builder.Run(emit));
+  ScratchSink<decltype(fn)> sink{fn, {}, {}};
+  VUDO_TRY(builder.Run(sink));
   return out;
 }
 

@@ -74,11 +74,11 @@ Bytes Document::Impl::SaveDocument(bool compress) {
       const ChangeRecord& r = records[i];
       actor_e.Append(uint64_t{table[r.actor]});
       seq_e.Append(static_cast<int64_t>(r.seq));
-      maxop_e.Append(static_cast<int64_t>(r.max_op));
+      maxop_e.Append(static_cast<int64_t>(r.max_op()));
       time_e.Append(r.time);
-      if (r.msg_len)
-        msg_e.Append(std::string(
-            reinterpret_cast<const char*>(r.bytes) + r.msg_off, r.msg_len));
+      const ChangeRecord::Tail tail = r.tail();
+      if (!tail.message.empty())
+        msg_e.Append(std::string(tail.message));
       else
         msg_e.AppendNull();
       depn_e.Append(uint64_t{r.deps_count});
@@ -91,9 +91,8 @@ Bytes Document::Impl::SaveDocument(bool compress) {
         });
       for (uint32_t d : deps) deps_e.Append(static_cast<int64_t>(d));
       // The extra bytes as a bytes value (tag 7).
-      const uint8_t* extra = r.bytes + r.bytes_len - r.extra_len;
-      xraw_c.insert(xraw_c.end(), extra, extra + r.extra_len);
-      xmeta_e.Append((uint64_t{r.extra_len} << 4) | 7);
+      xraw_c.insert(xraw_c.end(), tail.extra.begin(), tail.extra.end());
+      xmeta_e.Append((uint64_t{tail.extra.size()} << 4) | 7);
     }
     actor_e.Finish();
     seq_e.Finish();
