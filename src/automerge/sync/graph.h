@@ -48,11 +48,10 @@ class ChangeGraph {
     return {deps_->data() + r.deps_off, r.deps_count};
   }
   ByteSpan bytes(uint32_t index) const {
-    const ChangeRecord& r = (*records_)[index];
-    return {r.bytes, r.bytes_len};
+    return (*records_)[index].chunk();
   }
   // Hints the CPU to load the record of `index` (bulk scans prefetch a few
-  // records ahead; the records are ~100 bytes each): the part hash() reads,
+  // records ahead; the records are 80 bytes each): the part hash() reads,
   // or the part deps() reads. Any index < size().
   void Prefetch(uint32_t index) const {
     __builtin_prefetch(&(*records_)[index]);
