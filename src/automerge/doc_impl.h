@@ -22,9 +22,11 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -393,7 +395,13 @@ struct Document::Impl {
     return it == objects.end() ? nullptr : it->second.get();
   }
   Elem* FindElem(const OpId& id) const;
-  Elem* NewElem();
+  Elem* NewElem() {
+    static_assert(std::is_trivially_destructible_v<Elem>);
+    if (elem_chunk_used == kElemChunk) [[unlikely]]
+      NewElemChunk();
+    return new (elem_chunks.back().get() + elem_chunk_used++) Elem();
+  }
+  void NewElemChunk();
   Block* NewBlock(Obj& owner);
   Block* BlockOf(const Elem& e) const { return block_table[e.block]; }
   OpExtra& ExtraOf(Op& op);

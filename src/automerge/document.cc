@@ -363,14 +363,10 @@ Elem* Document::Impl::FindElem(const OpId& id) const {
   return elem_runs.Find(id);
 }
 
-Elem* Document::Impl::NewElem() {
-  static_assert(std::is_trivially_destructible_v<Elem>);
-  if (elem_chunk_used == kElemChunk) {
-    elem_chunks.emplace_back(
-        static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
-    elem_chunk_used = 0;
-  }
-  return new (elem_chunks.back().get() + elem_chunk_used++) Elem();
+void Document::Impl::NewElemChunk() {
+  elem_chunks.emplace_back(
+      static_cast<Elem*>(::operator new(kElemChunk * sizeof(Elem))));
+  elem_chunk_used = 0;
 }
 
 Block* Document::Impl::NewBlock(Obj& owner) {
@@ -1748,6 +1744,8 @@ Result<Document> Document::ForkAt(std::span<const ChangeHash> heads,
 size_t Document::NumQueued() const { return impl_->queue.size(); }
 
 Status Document::EnsureHistory() { return impl_->EnsureHistory(); }
+
+const Document::Impl& Document::internal() const { return *impl_; }
 
 Result<Document> Document::Load(ByteSpan data, ActorId actor) {
   auto impl = std::make_unique<Impl>(std::move(actor));

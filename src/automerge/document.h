@@ -183,6 +183,9 @@ class Document {
 
   // Internal state (defined in doc_impl.h; not part of the API).
   struct Impl;
+  // Read access to it for engine modules that scan the history in bulk
+  // (the sync protocol, through automerge/sync/graph.h).
+  const Impl& internal() const;
 
  private:
   explicit Document(std::unique_ptr<Impl> impl);

@@ -1,5 +1,7 @@
 #include "automerge/sync/bloom.h"
 
+#include <cstring>
+
 #include "base/leb128.h"
 
 namespace vudo::automerge::sync {
@@ -11,7 +13,68 @@ uint64_t BitsCapacity(uint32_t entries, uint32_t bits_per_entry) {
   return total_bits / 8 + (total_bits % 8 != 0 ? 1 : 0);
 }
 
+// Advances eight probe sequences side by side (AVX2): x, y, z are the
+// start values (below m < 2^30, so that the sums fit in a signed lane).
+__attribute__((target("avx2"))) void Chains8(const uint32_t* x0,
+                                             const uint32_t* y0,
+                                             const uint32_t* z0, uint32_t m,
+                                             uint32_t probes,
+                                             BloomFilter::LaneProbes& out) {
+  typedef int32_t V8 __attribute__((vector_size(32)));
+  typedef int32_t V4 __attribute__((vector_size(16)));
+  typedef int64_t W4 __attribute__((vector_size(32)));
+  V8 x, y, z, mm;
+  std::memcpy(&x, x0, sizeof x);
+  std::memcpy(&y, y0, sizeof y);
+  std::memcpy(&z, z0, sizeof z);
+  for (int j = 0; j < 8; ++j) mm[j] = static_cast<int32_t>(m);
+  for (uint32_t p = 0; p < probes; ++p) {
+    V4 lo, hi;
+    std::memcpy(&lo, &x, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&x) + sizeof lo, sizeof hi);
+    const W4 wide_lo = __builtin_convertvector(lo, W4);
+    const W4 wide_hi = __builtin_convertvector(hi, W4);
+    std::memcpy(&out[p][0], &wide_lo, sizeof wide_lo);
+    std::memcpy(&out[p][4], &wide_hi, sizeof wide_hi);
+    // (x + y) % m as one conditional subtraction, as in Probes().
+    x += y;
+    x -= (x >= mm) & mm;
+    y += z;
+    y -= (y >= mm) & mm;
+  }
+}
+
+bool HaveAvx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+
 }  // namespace
+
+void BloomFilter::Probes8(const ChangeHash* const* hashes,
+                          LaneProbes& probes) const {
+  const uint64_t modulo = 8 * uint64_t{bits_.size()};
+  if (modulo < (uint64_t{1} << 30) && HaveAvx2()) {
+    const uint64_t m = mod_m_;
+    auto mod = [&](uint32_t a) {
+      return static_cast<uint32_t>(
+          (static_cast<unsigned __int128>(m * a) * modulo) >> 64);
+    };
+    alignas(32) uint32_t x[kLanes], y[kLanes], z[kLanes];
+    for (size_t j = 0; j < kLanes; ++j) {
+      x[j] = mod(LoadU32LE(&(*hashes[j])[0]));
+      y[j] = mod(LoadU32LE(&(*hashes[j])[4]));
+      z[j] = mod(LoadU32LE(&(*hashes[j])[8]));
+    }
+    Chains8(x, y, z, static_cast<uint32_t>(modulo), num_probes_, probes);
+    return;
+  }
+  uint64_t one[kMaxProbes];
+  for (size_t j = 0; j < kLanes; ++j) {
+    Probes(*hashes[j], one);
+    for (uint32_t p = 0; p < num_probes_; ++p) probes[p][j] = one[p];
+  }
+}
 
 BloomFilter BloomFilter::ForEntries(uint32_t entries) {
   BloomFilter filter;
@@ -88,55 +151,19 @@ Bytes BloomFilter::Encode() const {
   return out;
 }
 
-template <typename Fn>
-void BloomFilter::ForEachProbe(const ChangeHash& hash, Fn&& fn) const {
-  const uint64_t modulo = 8 * uint64_t{bits_.size()};
-  if (modulo == 0 || num_probes_ == 0) return;
-  uint64_t x, y, z;
-  if (modulo <= UINT32_MAX) {
-    // a % d for 32-bit a and d without a division (Lemire, Kaser and Kurz,
-    // "Faster remainder by direct computation", 2019; m = 2^64 / d rounded
-    // up, set with the bits); exact for all such a and d. Three divisions
-    // per hash were most of the cost of a probe.
-    const uint64_t m = mod_m_;
-    auto mod = [&](uint32_t a) {
-      return static_cast<uint64_t>(
-          (static_cast<unsigned __int128>(m * a) * modulo) >> 64);
-    };
-    x = mod(LoadU32LE(&hash[0]));
-    y = mod(LoadU32LE(&hash[4]));
-    z = mod(LoadU32LE(&hash[8]));
-  } else {
-    x = LoadU32LE(&hash[0]) % modulo;
-    y = LoadU32LE(&hash[4]) % modulo;
-    z = LoadU32LE(&hash[8]) % modulo;
-  }
-  if (!fn(x)) return;
-  for (uint32_t i = 1; i < num_probes_; ++i) {
-    // x, y, z < modulo, so (x + y) % modulo is one conditional subtraction.
-    x += y;
-    if (x >= modulo) x -= modulo;
-    y += z;
-    if (y >= modulo) y -= modulo;
-    if (!fn(x)) return;
-  }
-}
-
 void BloomFilter::Add(const ChangeHash& hash) {
-  ForEachProbe(hash, [this](uint64_t probe) {
-    bits_[probe >> 3] |= uint8_t(1u << (probe & 7));
-    return true;
-  });
+  if (bits_.empty() || num_probes_ == 0) return;
+  uint64_t probes[kMaxProbes];
+  Probes(hash, probes);
+  SetProbes(probes);
 }
 
 bool BloomFilter::Contains(const ChangeHash& hash) const {
   if (num_entries_ == 0) return false;
-  bool all_set = true;
-  ForEachProbe(hash, [&](uint64_t probe) {
-    if ((bits_[probe >> 3] & (1u << (probe & 7))) == 0) all_set = false;
-    return all_set;
-  });
-  return all_set;
+  if (bits_.empty() || num_probes_ == 0) return true;
+  uint64_t probes[kMaxProbes];
+  Probes(hash, probes);
+  return TestProbes(probes);
 }
 
 }  // namespace vudo::automerge::sync

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/encoding.h"
+#include "base/leb128.h"
 #include "crypto/hash.h"
 
 namespace vudo::automerge::sync {
@@ -162,6 +163,70 @@ TEST(BloomFilterTest, BitsMatchThePlainDefinitionForManySizes) {
     EXPECT_EQ(filter.bits(), bits) << n << " entries";
     for (const auto& h : hashes) EXPECT_TRUE(filter.Contains(h));
   }
+}
+
+// The batched primitives the sync uses (Probes, then SetProbes/TestProbes)
+// give the same bits and answers as Add and Contains, also for foreign
+// parameters read from the wire.
+TEST(BloomFilterTest, BatchedProbesMatchAddAndContains) {
+  std::vector<ChangeHash> hashes;
+  for (int i = 0; i < 3000; ++i) hashes.push_back(HashOf(i * 31 + 5));
+  const std::span<const ChangeHash> first(hashes.data(), 1000);
+  BloomFilter plain = BloomFilter::FromHashes(first);
+  BloomFilter batched = BloomFilter::ForEntries(1000);
+  ASSERT_TRUE(batched.HasBitArray());
+  uint64_t probes[BloomFilter::kMaxProbes];
+  for (const auto& h : first) {
+    batched.Probes(h, probes);
+    batched.SetProbes(probes);
+  }
+  EXPECT_EQ(batched, plain);
+  // Foreign parameters: 3 probes, 20 bits per entry.
+  Bytes wire;
+  AppendUleb(wire, 1000);
+  AppendUleb(wire, 20);
+  AppendUleb(wire, 3);
+  for (int i = 0; i < 2500; ++i) wire.push_back(uint8_t(i * 37 + (i >> 3)));
+  auto foreign = BloomFilter::Decode(wire);
+  ASSERT_TRUE(foreign.has_value());
+  int positives = 0;
+  for (const auto& h : hashes) {
+    for (const BloomFilter* f : {&plain, &*foreign}) {
+      f->Probes(h, probes);
+      EXPECT_EQ(f->TestProbes(probes), f->Contains(h));
+      positives += f->Contains(h);
+    }
+  }
+  // Eight at a time (the AVX2 path where the CPU has it), including a
+  // group whose last lanes repeat a hash (the sync pads short groups so).
+  for (const BloomFilter* f : {&plain, &*foreign}) {
+    for (size_t start = 0; start < hashes.size(); start += 8) {
+      const ChangeHash* group[8];
+      for (size_t j = 0; j < 8; ++j) {
+        group[j] = &hashes[std::min(start + j, size_t{2996})];
+      }
+      BloomFilter::LaneProbes lanes;
+      f->Probes8(group, lanes);
+      for (size_t j = 0; j < 8; ++j) {
+        f->Probes(*group[j], probes);
+        for (uint32_t p = 0; p < f->num_probes(); ++p) {
+          ASSERT_EQ(lanes[p][j], probes[p]) << start << " " << j << " " << p;
+        }
+        EXPECT_EQ(f->TestLane(lanes, j), f->Contains(*group[j]));
+      }
+    }
+  }
+  BloomFilter by_lanes = BloomFilter::ForEntries(1000);
+  for (size_t start = 0; start < 1000; start += 8) {
+    const ChangeHash* group[8];
+    for (size_t j = 0; j < 8; ++j) group[j] = &hashes[start + j];
+    BloomFilter::LaneProbes lanes;
+    by_lanes.Probes8(group, lanes);
+    for (size_t j = 0; j < 8; ++j) by_lanes.SetLane(lanes, j);
+  }
+  EXPECT_EQ(by_lanes, plain);
+  EXPECT_GT(positives, 1000);      // every added hash, and then some
+  EXPECT_LT(positives, 2 * 3000);  // not everything
 }
 
 }  // namespace
