@@ -146,9 +146,9 @@ void ByteArena::Free::operator()(uint8_t* p) const {
     ::operator delete(p);
 }
 
-ByteArena::Block ByteArena::NewBlock(size_t size) {
+ByteArena::Block ByteArena::NewBlock(size_t size, bool huge) {
   constexpr size_t kHuge = size_t{2} << 20;
-  if (size < 2 * kHuge)
+  if (!huge || size < 2 * kHuge)
     return Block(static_cast<uint8_t*>(::operator new(size)), Free{0});
   size = (size + kHuge - 1) & ~(kHuge - 1);
   auto* p =
@@ -163,11 +163,11 @@ uint8_t* ByteArena::NewRoom(size_t n) {
   constexpr size_t kMaxBlock = size_t{16} << 20;
   if (n > next_block_ / 4) {
     // A large chunk gets a block of its own; the current one stays.
-    blocks_.push_back(NewBlock(n));
+    blocks_.push_back(NewBlock(n, bulk_));
     own_ = blocks_.back().get();
     return own_;
   }
-  blocks_.push_back(NewBlock(next_block_));
+  blocks_.push_back(NewBlock(next_block_, bulk_));
   tail_ = blocks_.back().get();
   room_ = next_block_;
   next_block_ = std::min(next_block_ * 2, kMaxBlock);
@@ -194,10 +194,10 @@ std::optional<uint32_t> HashIndex::Find(
   }
 }
 
-void HashIndex::Rehash(size_t n) {
+void HashIndex::Rehash(size_t n, bool huge) {
   std::vector<uint64_t> old = std::move(slots_);
   slots_.reserve(n);
-  AdviseHugePages(slots_.data(), n * sizeof(uint64_t));
+  if (huge) AdviseHugePages(slots_.data(), n * sizeof(uint64_t));
   slots_.assign(n, kEmpty);
   const size_t mask = n - 1;
   for (uint64_t s : old) {
@@ -272,7 +272,7 @@ bool HashIndex::BuildUnique(Bulk& bulk, const std::vector<ChangeRecord>& recs) {
   size_t total = count_ + bulk.spill_.size();
   for (uint32_t f : bulk.fill_) total += f;
   // (More entries than Bulk was told: a larger table, same result.)
-  Rehash(std::max(bulk.slots_, SlotsFor(total)));
+  Rehash(std::max(bulk.slots_, SlotsFor(total)), /*huge=*/true);
   const size_t nbuckets = bulk.fill_.size();
   // Bucket b homes in slots [b << shift, (b + 1) << shift): that stretch
   // is fetched while the one before is filled (the inserts land at random

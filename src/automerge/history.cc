@@ -1809,7 +1809,12 @@ Status RebuildHistory(Document::Impl& impl, ByteSpan body) {
     }
   };
   Sink sink{impl, builder, {}, {}, {}, {}};
-  VUDO_TRY(builder.Run(sink));
+  // Huge pages for the arena blocks this rebuild fills (not for the
+  // changes applied later, one at a time).
+  impl.arena.set_bulk(true);
+  Status built = builder.Run(sink);
+  impl.arena.set_bulk(false);
+  VUDO_TRY(built);
 #ifdef VUDO_HISTORY_PROFILE
   double t = CpuNow();
   long faults = MinorFaults();
