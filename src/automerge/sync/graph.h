@@ -47,9 +47,7 @@ class ChangeGraph {
     const ChangeRecord& r = (*records_)[index];
     return {deps_->data() + r.deps_off, r.deps_count};
   }
-  ByteSpan bytes(uint32_t index) const {
-    return (*records_)[index].chunk();
-  }
+  ByteSpan bytes(uint32_t index) const { return (*records_)[index].chunk(); }
   // Hints the CPU to load the record of `index` (bulk scans prefetch a few
   // records ahead; the records are 80 bytes each): the part hash() reads,
   // or the part deps() reads. Any index < size().
