@@ -1,13 +1,17 @@
-// Column specs of a document chunk (its change columns and op columns), and
-// the bound on items per input byte that every document decoder applies.
-// Shared by the op-set loader (load_ops.cc), the saver and generic loader
-// (storage.cc) and the change-graph rebuild (history.cc).
+// Column specs of a document chunk (its change columns and op columns), its
+// header parser, and the bound on items per input byte that every document
+// decoder applies. Shared by the op-set loader (load_ops.cc), the saver and
+// generic loader (storage.cc) and the change-graph rebuild (history.cc).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "automerge/columnar.h"
+#include "automerge/types.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 namespace vudo::automerge::doc_columns {
 
@@ -18,6 +22,17 @@ using namespace col;
 // hostile count can cause.
 inline constexpr size_t kOpsPerByte = 64;
 inline constexpr size_t kOpsSlack = 4096;
+
+// The parts of a document chunk's body before its optional head-index
+// suffix: actors (in chunk order), heads, change columns, op columns
+// (deflated columns inflated). Every count is checked against the bytes
+// left before anything is allocated for it.
+struct DocumentHeader {
+  std::vector<Bytes> actors;
+  std::vector<ChangeHash> heads;
+  Columns changes, ops;
+};
+Result<DocumentHeader> ParseDocumentHeader(ByteSpan body);
 
 // Change columns.
 inline constexpr uint32_t kChActor = Spec(0, kActor);

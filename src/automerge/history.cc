@@ -781,38 +781,17 @@ class Builder {
 };
 
 Status Builder::Parse() {
-  ByteReader r(body_);
-  VUDO_ASSIGN_OR_RETURN(uint64_t nactors, ReadUleb(r));
-  if (nactors > r.remaining())
-    return Err(ErrorCode::kTruncated, "{} actors declared", nactors);
-  for (uint64_t i = 0; i < nactors; ++i) {
-    VUDO_ASSIGN_OR_RETURN(uint64_t len, ReadUleb(r));
-    if (len > r.remaining())
-      return Err(ErrorCode::kTruncated, "actor of {} bytes", len);
-    VUDO_ASSIGN_OR_RETURN(Bytes a, r.ReadBytes(len));
-    actors_.push_back(std::move(a));
-  }
+  VUDO_ASSIGN_OR_RETURN(DocumentHeader header, ParseDocumentHeader(body_));
+  actors_ = std::move(header.actors);
+  heads_in_ = std::move(header.heads);
+  ccols_.emplace(std::move(header.changes));
+  ocols_.emplace(std::move(header.ops));
   std::vector<uint32_t> order(actors_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](uint32_t x, uint32_t y) { return actors_[x] < actors_[y]; });
   rank_.assign(actors_.size(), 0);
   for (uint32_t i = 0; i < order.size(); ++i) rank_[order[i]] = i;
-  VUDO_ASSIGN_OR_RETURN(uint64_t nheads, ReadUleb(r));
-  if (nheads > r.remaining() / 32)
-    return Err(ErrorCode::kTruncated, "{} heads declared", nheads);
-  for (uint64_t i = 0; i < nheads; ++i) {
-    VUDO_ASSIGN_OR_RETURN(auto h, r.ReadArray<32>());
-    heads_in_.push_back(h);
-  }
-  VUDO_ASSIGN_OR_RETURN(auto cmeta, ReadColumnMeta(r, r.remaining()));
-  VUDO_ASSIGN_OR_RETURN(auto ometa, ReadColumnMeta(r, r.remaining()));
-  size_t used = 0;
-  VUDO_ASSIGN_OR_RETURN(Columns cc, Columns::Slice(cmeta, r.rest(), &used));
-  VUDO_TRY(r.Skip(used));
-  VUDO_ASSIGN_OR_RETURN(Columns oc, Columns::Slice(ometa, r.rest(), &used));
-  ccols_.emplace(std::move(cc));
-  ocols_.emplace(std::move(oc));
   max_items_ = body_.size() * kOpsPerByte + kOpsSlack;
   return Ok();
 }

@@ -254,34 +254,46 @@ struct DocChange {
 
 }  // namespace
 
-Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
+namespace doc_columns {
+
+Result<DocumentHeader> ParseDocumentHeader(ByteSpan body) {
+  DocumentHeader h;
   ByteReader r(body);
   VUDO_ASSIGN_OR_RETURN(uint64_t nactors, ReadUleb(r));
   if (nactors > r.remaining())
     return Err(ErrorCode::kTruncated, "{} actors declared", nactors);
-  std::vector<uint32_t> amap;
   for (uint64_t i = 0; i < nactors; ++i) {
     VUDO_ASSIGN_OR_RETURN(uint64_t len, ReadUleb(r));
     if (len > r.remaining())
       return Err(ErrorCode::kTruncated, "actor of {} bytes", len);
     VUDO_ASSIGN_OR_RETURN(Bytes a, r.ReadBytes(len));
-    amap.push_back(InternActor(a));
+    h.actors.push_back(std::move(a));
   }
   VUDO_ASSIGN_OR_RETURN(uint64_t nheads, ReadUleb(r));
   if (nheads > r.remaining() / 32)
     return Err(ErrorCode::kTruncated, "{} heads declared", nheads);
-  std::vector<ChangeHash> heads_in;
   for (uint64_t i = 0; i < nheads; ++i) {
-    VUDO_ASSIGN_OR_RETURN(auto h, r.ReadArray<32>());
-    heads_in.push_back(h);
+    VUDO_ASSIGN_OR_RETURN(auto head, r.ReadArray<32>());
+    h.heads.push_back(head);
   }
   VUDO_ASSIGN_OR_RETURN(auto cmeta, ReadColumnMeta(r, r.remaining()));
   VUDO_ASSIGN_OR_RETURN(auto ometa, ReadColumnMeta(r, r.remaining()));
   size_t used = 0;
-  VUDO_ASSIGN_OR_RETURN(Columns ccols, Columns::Slice(cmeta, r.rest(), &used));
+  VUDO_ASSIGN_OR_RETURN(h.changes, Columns::Slice(cmeta, r.rest(), &used));
   VUDO_TRY(r.Skip(used));
-  VUDO_ASSIGN_OR_RETURN(Columns ocols, Columns::Slice(ometa, r.rest(), &used));
-  VUDO_TRY(r.Skip(used));
+  VUDO_ASSIGN_OR_RETURN(h.ops, Columns::Slice(ometa, r.rest(), &used));
+  return h;
+}
+
+}  // namespace doc_columns
+
+Status Document::Impl::LoadDocumentChunk(ByteSpan body, LoadMode mode) {
+  VUDO_ASSIGN_OR_RETURN(DocumentHeader header, ParseDocumentHeader(body));
+  std::vector<uint32_t> amap;
+  for (const Bytes& a : header.actors) amap.push_back(InternActor(a));
+  std::vector<ChangeHash>& heads_in = header.heads;
+  const Columns& ccols = header.changes;
+  const Columns& ocols = header.ops;
   // Optional head indexes suffix: ignored (heads are recomputed).
   if (mode == LoadMode::kLazyOps)
     return LoadOpSet(body, amap, ccols, ocols, std::move(heads_in));
